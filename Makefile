@@ -1,0 +1,29 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# The CPU build of torch; where this exact release is not offered, pip falls back to the newest torch.
+TORCH  ?= torch==2.13.0
+
+.PHONY: install run test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing into $(VENV) (first time: a few minutes)"
+	$(PY) -m pip install -q "$(TORCH)" || $(PY) -m pip install -q torch
+	$(PY) -m pip install -q -e ".[test,bench]"
+	@touch $@
+
+run: install
+	$(VENV)/bin/companion build --out build
+
+test: install
+	$(PY) -m pytest --nbval tests notebooks
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,185 @@
+"""What every notebook shares: parameter validation, ``record()`` and the claims table.
+
+A notebook's ``parameters`` cell holds literals (papermill overrides them); the notebook
+then calls :func:`start` with ``globals()`` and its experiment module's ``PARAMETERS``
+spec. ``start`` refuses unknown names and out-of-range values before any compute, seeds
+every random source and opens the JSON record written beside the executed notebook.
+"""
+
+import json
+import os
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import torch
+
+LITERALS = (bool, int, float, str, list, tuple, dict, type(None))
+IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class ParameterError(ValueError):
+    """A notebook parameter is unknown, of the wrong type or out of its allowed range."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """The type and allowed values of one notebook parameter (its default and doc live in the notebook).
+
+    ``many=True`` means a non-empty list whose every item obeys the type and range.
+    """
+
+    name: str
+    type: type
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+    many: bool = False
+
+    def allowed(self):
+        """The allowed values, in words."""
+        if self.choices is not None:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        elif self.low is not None or self.high is not None:
+            lo = "" if self.low is None else f"{self.low} <= "
+            hi = "" if self.high is None else f" <= {self.high}"
+            text = f"{self.type.__name__} with {lo}{self.name}{hi}"
+        else:
+            text = self.type.__name__
+        return f"a non-empty list, each item {text}" if self.many else text
+
+    def problem(self, value):
+        """None when ``value`` is allowed, else a sentence saying what is wrong and what is allowed."""
+        items = value if self.many else [value]
+        if self.many and (not isinstance(value, (list, tuple)) or not value):
+            return f"parameter {self.name!r} = {value!r} is not allowed: want {self.allowed()}"
+        for item in items:
+            ok_type = isinstance(item, self.type) and not (self.type is not bool and isinstance(item, bool))
+            if self.type is float and isinstance(item, int) and not isinstance(item, bool):
+                ok_type = True
+            ok = ok_type and (self.choices is None or item in self.choices) and (
+                self.low is None or item >= self.low) and (self.high is None or item <= self.high)
+            if not ok:
+                return f"parameter {self.name!r} = {value!r} is not allowed: want {self.allowed()}"
+        return None
+
+
+COMMON = (Param("seed", int, 0, 2**31 - 1), Param("device", str, choices=DEVICES))
+
+
+def validate(values, spec):
+    """Check a ``{name: value}`` dict against ``spec``; raise one ParameterError listing every problem."""
+    known = {p.name: p for p in spec}
+    problems = [f"unknown parameter {name!r}; known parameters: {', '.join(sorted(known))}"
+                for name in values if name not in known]
+    problems += [f"parameter {name!r} is missing" for name in known if name not in values]
+    problems += [msg for name, value in values.items() if name in known
+                 for msg in [known[name].problem(value)] if msg]
+    if problems:
+        raise ParameterError("\n".join(problems))
+    return values
+
+
+def parameters_in(namespace):
+    """The parameter-like names of a notebook namespace: public literals, IPython's own names left out."""
+    return {k: v for k, v in namespace.items()
+            if not k.startswith("_") and k not in IPYTHON_NAMES and isinstance(v, LITERALS)}
+
+
+def resolve_device(device):
+    """'auto' -> 'cuda' when a GPU is there, else 'cpu'; 'cuda' without a GPU is an error."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("parameter 'device' = 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+    return "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+
+
+def seed_everything(seed):
+    """Seed Python, NumPy and torch; library code takes explicit seeds, this guards the rest."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def write_json_atomic(path, obj):
+    """Write ``obj`` as JSON to ``path`` via a temporary file and a rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1, default=_jsonable)
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if isinstance(value, pd.DataFrame):
+        return value.to_dict(orient="records")
+    if isinstance(value, (np.generic, torch.Tensor)):
+        return value.tolist() if getattr(value, "ndim", 0) else value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot record a {type(value).__name__}")
+
+
+class Run:
+    """One execution of a notebook: its validated parameters and its record file."""
+
+    def __init__(self, stem, params, record_path):
+        self.stem = stem
+        self.p = SimpleNamespace(**params)
+        self.record_path = Path(record_path)
+        self.results = {"notebook": stem, "parameters": params}
+        write_json_atomic(self.record_path, self.results)
+
+    def record(self, name, value):
+        """Store ``value`` under ``name`` in the record file (rewritten atomically) and return it."""
+        self.results[name] = json.loads(json.dumps(value, default=_jsonable))
+        write_json_atomic(self.record_path, self.results)
+        return value
+
+
+def start(stem, namespace, spec, check=None, threads=1):
+    """Validate the notebook's parameters, seed, pick the device and open the record.
+
+    ``check(params)`` may add constraints between parameters; it raises ParameterError.
+
+    The record goes to ``$COMPANION_RECORD`` when set (the runner puts it beside the executed
+    notebook) and otherwise to ``<stem>.record.json`` in the working directory. Small models run
+    faster and more repeatably with one torch thread (measured on two cores), hence ``threads``.
+    """
+    params = validate(parameters_in(namespace), (*COMMON, *spec))
+    if check is not None:
+        check(SimpleNamespace(**params))
+    params["device"] = resolve_device(params["device"])
+    torch.set_num_threads(threads)
+    seed_everything(params["seed"])
+    path = os.environ.get("COMPANION_RECORD") or f"{stem}.record.json"
+    return Run(stem, params, path)
+
+
+def claims_table(run, claims):
+    """Record and return the claims table: one row per claim with what was measured and whether it holds.
+
+    Each claim is a dict with ``claim``, ``measured`` (a rounded number in words),
+    ``threshold`` (what counts as holding) and ``holds`` (True/False).
+    """
+    table = pd.DataFrame(claims, columns=["claim", "measured", "threshold", "holds"])
+    run.record("claims", table.assign(holds=table["holds"].astype(bool)))
+    return table.assign(holds=table["holds"].map({True: "yes", False: "no"}))
+
+
+def show_table(table):
+    """Print a table as plain text, so nbval compares it exactly and HTML rendering cannot make it flaky."""
+    with pd.option_context("display.max_colwidth", 80, "display.width", 200):
+        print(table.to_string(index=False))
+
+
+def style():
+    """The one figure style of every notebook."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")

@@ -1,0 +1,76 @@
+"""Parameter validation, the record file and the claims table."""
+
+import json
+
+import pytest
+
+from companion.notebook import Param, ParameterError, claims_table, parameters_in, start, validate
+
+SPEC = (Param("lr", float, 0.0, 10.0), Param("kind", str, choices=("a", "b")), Param("dims", int, 1, 100, many=True))
+
+
+def test_valid_values_pass_and_int_is_accepted_for_float():
+    assert validate({"lr": 1, "kind": "a", "dims": [1, 2]}, SPEC)["lr"] == 1
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"lr": -1.0, "kind": "a", "dims": [1]}, ["'lr'", "-1.0", "0.0 <= lr <= 10.0"]),
+    ({"lr": 1.0, "kind": "c", "dims": [1]}, ["'kind'", "one of 'a', 'b'"]),
+    ({"lr": 1.0, "kind": "a", "dims": []}, ["'dims'", "non-empty list"]),
+    ({"lr": 1.0, "kind": "a", "dims": [1, 200]}, ["'dims'", "1 <= dims <= 100"]),
+    ({"lr": "fast", "kind": "a", "dims": [1]}, ["'lr'", "float"]),
+    ({"lr": True, "kind": "a", "dims": [1]}, ["'lr'", "float"]),
+    ({"lr": 1.0, "kind": "a"}, ["'dims' is missing"]),
+    ({"lr": 1.0, "kind": "a", "dims": [1], "lrr": 2}, ["unknown parameter 'lrr'", "known parameters: dims, kind, lr"]),
+])
+def test_bad_values_name_the_parameter_and_what_is_allowed(values, words):
+    with pytest.raises(ParameterError) as err:
+        validate(values, SPEC)
+    for word in words:
+        assert word in str(err.value)
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ParameterError) as err:
+        validate({"lr": -1.0, "kind": "z", "dims": [1], "x": 1}, SPEC)
+    assert len(str(err.value).splitlines()) == 3
+
+
+def test_parameters_in_keeps_public_literals_only():
+    import math
+
+    ns = {"lr": 0.1, "_hidden": 1, "In": [], "Out": {}, "math": math, "f": len, "dims": [1]}
+    assert parameters_in(ns) == {"lr": 0.1, "dims": [1]}
+
+
+def test_start_seeds_records_atomically_and_writes_claims(tmp_path, monkeypatch):
+    path = tmp_path / "out" / "nb.record.json"
+    monkeypatch.setenv("COMPANION_RECORD", str(path))
+    run = start("nb", {"seed": 3, "device": "auto", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
+    assert run.p.device == "cpu" and run.p.seed == 3
+    run.record("x", {"a": 1.5})
+    table = claims_table(run, [{"claim": "c", "measured": "1.0", "threshold": "> 0", "holds": True}])
+    saved = json.loads(path.read_text())
+    assert saved["parameters"]["lr"] == 0.5 and saved["x"] == {"a": 1.5}
+    assert saved["claims"] == [{"claim": "c", "measured": "1.0", "threshold": "> 0", "holds": True}]
+    assert list(table["holds"]) == ["yes"]
+    assert [p.name for p in tmp_path.joinpath("out").iterdir()] == ["nb.record.json"]  # no temp file left
+
+
+def test_start_refuses_unknown_and_out_of_range_before_compute(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_RECORD", str(tmp_path / "r.json"))
+    with pytest.raises(ParameterError, match="'seed' = -1"):
+        start("nb", {"seed": -1, "device": "cpu", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
+    with pytest.raises(ParameterError, match="unknown parameter 'sed'"):
+        start("nb", {"sed": 1, "seed": 0, "device": "cpu", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_cuda_without_gpu_is_refused(tmp_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("COMPANION_RECORD", str(tmp_path / "r.json"))
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ParameterError, match="no CUDA device"):
+        start("nb", {"seed": 0, "device": "cuda", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
