@@ -1,0 +1,129 @@
+"""CIFAR-10 from the official "python version" tarball, read without trusting it.
+
+The tarball is extracted only after every member is checked to be a plain file or folder
+that stays inside the target folder. Its batches are pickles (Python 2 ``cPickle`` dicts
+holding a numpy array); they are read with an unpickler that resolves only the three numpy
+globals an array needs and refuses every other global, so a crafted batch cannot run code.
+"""
+
+import io
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .manifest import DataError
+
+try:  # numpy >= 2 (numpy 1.26 has the same function under numpy.core)
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # pragma: no cover - numpy 1.x
+    from numpy.core.multiarray import _reconstruct
+
+FOLDER = "cifar-10-batches-py"
+TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+TEST_BATCH = "test_batch"
+
+_ALLOWED = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # pickles written by numpy 1.x
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # pickles written by numpy 2.x
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+def safe_extract(tar_path, target):
+    """Extract ``tar_path`` into ``target`` after checking every member; raise DataError if unsafe."""
+    target = Path(target).resolve()
+    try:
+        with tarfile.open(tar_path) as tar:
+            members = tar.getmembers()
+            for member in members:
+                _check_member(member, target, tar_path)
+            extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(target, members=members, **extra)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        raise DataError(f"cannot extract {tar_path}: {err}. The archive is damaged; delete it and "
+                        "run `companion data fetch cifar10` to download it again.") from err
+
+
+def extracted(tar_path, parent):
+    """Return ``parent/cifar-10-batches-py``, extracting ``tar_path`` there first if needed.
+
+    Extraction goes to a temporary folder beside it and is renamed into place, so an
+    interrupted run never leaves a half-extracted folder behind.
+    """
+    final = Path(parent) / FOLDER
+    if final.is_dir():
+        return final
+    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=parent))
+    try:
+        safe_extract(tar_path, tmp)
+        if not (tmp / FOLDER).is_dir():
+            raise DataError(f"{tar_path} has no folder {FOLDER}/; is it the CIFAR-10 python version?")
+        try:
+            os.replace(tmp / FOLDER, final)
+        except OSError:
+            if not final.is_dir():  # another process may have won the race; that is fine
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def read_split(folder, batches):
+    """Concatenate ``batches`` under ``folder``: X uint8 (N, 3, 32, 32), y int64 (N,)."""
+    parts = [read_batch((Path(folder) / batch).read_bytes(), Path(folder) / batch)
+             for batch in batches]
+    return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
+
+
+def read_batch(data, source):
+    """Parse one pickled CIFAR batch (bytes) with the restricted unpickler; check its layout."""
+    try:
+        batch = _Unpickler(io.BytesIO(data), source).load()
+    except DataError:
+        raise
+    except Exception as err:  # a malformed pickle can fail in many ways; all mean a bad file
+        raise DataError(f"{source} is not a readable CIFAR batch: {type(err).__name__}: {err}") from err
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise DataError(f"{source}: expected a dict with keys b'data' and b'labels'")
+    X, labels = batch[b"data"], batch[b"labels"]
+    if not isinstance(X, np.ndarray) or X.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != 3072:
+        raise DataError(f"{source}: b'data' must be a uint8 array of shape (N, 3072), got "
+                        f"{getattr(X, 'dtype', type(X).__name__)} {getattr(X, 'shape', '')}")
+    y = np.asarray(labels)
+    if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{source}: b'labels' must hold {len(X)} integers, got shape {y.shape}")
+    return X.reshape(-1, 3, 32, 32), y.astype(np.int64)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Resolves only the numpy array globals in ``_ALLOWED``; any other global is refused."""
+
+    def __init__(self, file, source):
+        super().__init__(file, encoding="bytes")
+        self.source = source
+
+    def find_class(self, module, name):
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            allowed = ", ".join(f"{m}.{n}" for m, n in _ALLOWED)
+            raise DataError(f"{self.source}: refusing to unpickle the global {module}.{name}; "
+                            f"a CIFAR batch may only reference {allowed}. The file is not a "
+                            "genuine CIFAR batch: do not use it.") from None
+
+
+def _check_member(member, target, tar_path):
+    dest = (target / member.name).resolve()
+    if not (member.isfile() or member.isdir()):
+        raise DataError(f"{tar_path}: refusing member {member.name!r}: only plain files and "
+                        "folders are allowed, not links or devices")
+    if Path(member.name).is_absolute() or not dest.is_relative_to(target):
+        raise DataError(f"{tar_path}: refusing member {member.name!r}: it would be written "
+                        f"outside {target}")
