@@ -11,7 +11,6 @@ platform cannot reset the peak) and note.
 """
 
 import importlib
-import json
 import sys
 import time
 import warnings
@@ -21,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
 
+from companion.data import load
 from companion.landscape import HessianOperator, dense_hessian, lanczos
 from companion.nn import mlp, train
+from companion.notebook import write_json_atomic
 
 # The module, not the class ``pyhessian.hessian`` that pyhessian/__init__.py puts over its name.
 pyhessian_module = importlib.import_module("pyhessian.hessian")
@@ -69,10 +69,10 @@ def by_magnitude(values):
     return values[np.argsort(-np.abs(values), kind="stable")]
 
 
-def digits_mlp(n=1500, steps=300, seed=0):
-    """A 64-32-32-10 ReLU MLP in float64 trained full batch with Adam on the first n digits (to ~98% accuracy)."""
-    X, y = load_digits(return_X_y=True)
-    X, y = torch.tensor(X[:n] / 16.0), torch.tensor(y[:n])
+def digits_mlp(n=1400, steps=300, seed=0):
+    """A 64-32-32-10 ReLU MLP in float64 trained full batch with Adam on n training digits from the registry."""
+    data = load("digits", n_train=n, seed=seed)
+    X, y = data.X_train.double(), data.y_train
     model = mlp(64, [32, 32], 10, dtype=torch.float64, seed=seed)
     trajectory = train(model, X, y, optimizer="adam", lr=1e-3, steps=steps, seed=seed)
     return model, X, y, trajectory.final
@@ -138,13 +138,6 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def write_atomically(path, payload):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    tmp.replace(path)
-
-
 def main(names):
     unknown = sorted(set(names) - set(ENTRIES))
     if unknown:
@@ -156,7 +149,7 @@ def main(names):
         print(f"\n== {name}: {ENTRIES[name].__doc__}\n{format_table(entry_rows)}")
         rows += entry_rows
     payload = {"torch": torch.__version__, "pyhessian": version("pyhessian"), "threads": torch.get_num_threads(), "rows": rows}
-    write_atomically(BUILD / "bench.json", payload)
+    write_json_atomic(BUILD / "bench.json", payload)
     print(f"\nwrote {len(rows)} rows to {BUILD / 'bench.json'}")
 
 

@@ -1,0 +1,91 @@
+"""The ``companion`` command: list notebooks and their parameters, run one, build them all, manage data.
+
+    companion list
+    companion run NB [-p NAME VALUE]... [--preset NAME] [--out DIR]
+    companion build [--out DIR]          (what ``make run`` does)
+    companion data list | fetch NAME | verify
+"""
+
+import argparse
+import ast
+import sys
+
+from . import runner
+
+
+def _value(text):
+    """A command-line value as a Python literal when it is one ('1', '0.5', '[1, 2]'), else the string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def cmd_list(args):
+    for nb in runner.notebooks():
+        print(f"{nb.stem}  (presets: {', '.join(runner.presets(nb)) or 'none'})")
+        for row in runner.parameters(nb):
+            print(f"  {row['name']:<16} = {row['default']:<28} {row['allowed']}")
+            if row["doc"]:
+                print(f"  {'':<16}   {row['doc']}")
+    return 0
+
+
+def cmd_run(args):
+    nb = runner.find(args.notebook)
+    params = {name: _value(value) for name, value in args.p}
+    result = runner.run(nb, params, preset=args.preset, out=args.out)
+    print(result.summary())
+    if result.error:
+        print(result.error, file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def cmd_build(args):
+    results = runner.build(args.out)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_data(args):
+    from . import data
+
+    if args.action == "list":
+        for row in data.dataset_status():
+            print(f"{row['name']:<14} {row['source']:<10} {row['location']}")
+        return 0
+    if args.action == "fetch":
+        if not args.name:
+            raise SystemExit(f"companion data fetch: name a dataset, one of {', '.join(data.DATASETS)}")
+        print(data.fetch(args.name))
+        return 0
+    rows = data.verify(args.name)
+    for row in rows:
+        print(("ok   " if row["ok"] else "FAIL ") + row["message"])
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="companion", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="notebooks, their parameters (default, allowed values, meaning) and presets")
+    run = sub.add_parser("run", help="execute one notebook headless with papermill")
+    run.add_argument("notebook", help="a notebook path or stem, e.g. notebooks/03_goldilocks_zone.ipynb")
+    run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="set a parameter")
+    run.add_argument("--preset", help="a preset from notebooks/presets/<stem>.<preset>.yaml, applied before -p")
+    run.add_argument("--out", default="build", help="folder for the executed notebook, its HTML and record")
+    build = sub.add_parser("build", help="run every notebook with its defaults and write index.html")
+    build.add_argument("--out", default="build")
+    dat = sub.add_parser("data", help="the dataset registry")
+    dat.add_argument("action", choices=("list", "fetch", "verify"))
+    dat.add_argument("name", nargs="?")
+    return ap
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "data": cmd_data}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

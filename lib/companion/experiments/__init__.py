@@ -1,0 +1,1 @@
+"""One module per paper: the experiment functions its notebook calls, each returning tidy DataFrames."""

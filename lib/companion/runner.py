@@ -1,0 +1,168 @@
+"""Headless runs: execute notebooks with papermill, render them to HTML, collect their records.
+
+Each run writes ``<out>/<stem>.ipynb`` (the executed notebook), ``<stem>.html`` and
+``<stem>.record.json`` (what the notebook ``record()``ed, claims included). ``build``
+runs every notebook and writes ``<out>/index.html`` with every claims table.
+"""
+
+import html
+import importlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .notebook import COMMON
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def notebooks():
+    """The paper notebooks, in publication order."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def find(name):
+    """A notebook by path or by stem (``03_goldilocks_zone``)."""
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.exists():
+        return path.resolve()
+    for nb in notebooks():
+        if nb.stem == path.stem or nb.stem.split("_", 1)[1] == path.stem:
+            return nb
+    raise SystemExit(f"no notebook {name!r}; known: {', '.join(nb.stem for nb in notebooks())}")
+
+
+def spec(nb):
+    """The notebook's parameter spec from ``companion.experiments.<name>`` (the stem without its number)."""
+    module = importlib.import_module(f"companion.experiments.{nb.stem.split('_', 1)[1]}")
+    return (*COMMON, *module.PARAMETERS)
+
+
+def parameters(nb):
+    """One row per parameter: name, default and doc (from the notebook's parameters cell), allowed values."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(nb))
+    allowed = {p.name: p.allowed() for p in spec(nb)}
+    return [{"name": name, "default": str(info["default"]),
+             "doc": info["help"], "allowed": allowed.get(name, "(not in the spec)")}
+            for name, info in declared.items()]
+
+
+def presets(nb):
+    """Names of the presets ``notebooks/presets/<stem>.<name>.yaml``."""
+    return sorted(p.name[len(nb.stem) + 1:-len(".yaml")] for p in (NOTEBOOKS / "presets").glob(f"{nb.stem}.*.yaml"))
+
+
+def load_preset(nb, name):
+    """A preset's parameters (YAML, loaded safely); an unknown preset or a non-mapping file is an error."""
+    path = NOTEBOOKS / "presets" / f"{nb.stem}.{name}.yaml"
+    if not path.exists():
+        raise SystemExit(f"no preset {name!r} for {nb.stem}; known presets: {', '.join(presets(nb)) or 'none'}")
+    values = yaml.safe_load(path.read_text())
+    if not isinstance(values, dict):
+        raise SystemExit(f"preset {path.name} must be a mapping of parameter names to values")
+    return values
+
+
+@dataclass
+class Result:
+    """How one run went."""
+
+    stem: str
+    ok: bool
+    seconds: float
+    html: Path
+    error: str = ""
+    claims: list = field(default_factory=list)
+
+    def summary(self):
+        held = sum(bool(c["holds"]) for c in self.claims)
+        status = "ok    " if self.ok else "FAILED"
+        return (f"{self.stem:<32} {status} {self.seconds:6.1f} s  claims holding {held}/{len(self.claims)}"
+                f"  {self.html.name}")
+
+
+def run(nb, params=None, preset=None, out="build", progress=True):
+    """Execute ``nb`` with papermill (preset first, then ``params``), render HTML, read back the record."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    values = {**(load_preset(nb, preset) if preset else {}), **(params or {})}
+    executed, record = out / f"{nb.stem}.ipynb", out / f"{nb.stem}.record.json"
+    record.unlink(missing_ok=True)
+    os.environ["COMPANION_RECORD"] = str(record)
+    start, error = time.perf_counter(), ""
+    try:
+        papermill.execute_notebook(str(nb), str(executed), parameters=values, cwd=str(nb.parent),
+                                   progress_bar=progress, kernel_name="python3")
+    except PapermillExecutionError as exc:
+        error = f"{nb.stem}: failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    finally:
+        os.environ.pop("COMPANION_RECORD", None)
+    seconds = time.perf_counter() - start
+    page = render_html(executed)
+    claims = json.loads(record.read_text()).get("claims", []) if record.exists() and not error else []
+    return Result(nb.stem, not error, seconds, page, error, claims)
+
+
+def render_html(executed):
+    """The executed notebook as a standalone HTML page beside it."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(executed))
+    page = executed.with_suffix(".html")
+    page.write_text(body)
+    return page
+
+
+def title(nb):
+    """The first markdown heading of a notebook."""
+    cells = json.loads(Path(nb).read_text())["cells"]
+    text = next(("".join(c["source"]) for c in cells if c["cell_type"] == "markdown"), nb.stem)
+    match = re.search(r"^#\s+(.+)$", text, re.M)
+    return match.group(1) if match else nb.stem
+
+
+def build(out="build"):
+    """Run every notebook with its defaults, write ``index.html``, print one summary line per notebook."""
+    results, nbs = [], notebooks()
+    for i, nb in enumerate(nbs, 1):
+        print(f"[{i}/{len(nbs)}] {nb.stem}", flush=True)
+        results.append(run(nb, out=out))
+        print(results[-1].summary(), flush=True)
+    index = Path(out) / "index.html"
+    index.write_text(index_page(results, {r.stem: title(nb) for r, nb in zip(results, nbs)}))
+    print(f"\nwrote {index}")
+    for r in results:
+        print(r.summary())
+    return results
+
+
+def index_page(results, titles):
+    """One page with every notebook's claims table and a link to its executed page."""
+    parts = ["<!doctype html><meta charset='utf-8'><title>Paper companion: claims</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.yes{color:#060}.no{color:#a00}</style>",
+             "<h1>Paper companion: which claims hold at the scale run here</h1>"]
+    for r in results:
+        parts.append(f"<h2><a href='{html.escape(r.html.name)}'>{html.escape(titles[r.stem])}</a></h2>")
+        if not r.ok:
+            parts.append(f"<p class='no'>The run failed: {html.escape(r.error)}</p>")
+            continue
+        parts.append(f"<p>{r.seconds:.0f} s on this machine.</p><table><tr><th>claim</th><th>measured</th>"
+                     "<th>threshold</th><th>holds</th></tr>")
+        for c in r.claims:
+            verdict = "yes" if c["holds"] else "no"
+            parts.append("<tr>" + "".join(f"<td>{html.escape(str(c[k]))}</td>" for k in ("claim", "measured", "threshold"))
+                         + f"<td class='{verdict}'>{verdict}</td></tr>")
+        parts.append("</table>")
+    return "\n".join(parts)

@@ -1,0 +1,98 @@
+"""The Goldilocks notebook end to end through the runner and the CLI, asserting on what it recorded."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from companion import runner
+
+NB = runner.find("03_goldilocks_zone")
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def _companion(*args, out):
+    return subprocess.run([sys.executable, "-m", "companion.cli", *args, "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default")
+    result = runner.run(NB, out=out, progress=False)
+    assert result.ok, result.error
+    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+
+
+@pytest.mark.slow
+def test_default_run_records_every_measurement_and_claim(default_run):
+    result, record = default_run
+    assert record["parameters"]["dataset"] == "digits"
+    scales = record["parameters"]["scales"]
+    assert len(record["curvature"]) == len(scales) * len(record["parameters"]["activations"])
+    assert max(scales) / min(scales) >= 10  # at least a decade of radii
+    for row in record["curvature"]:
+        assert 0 <= row["frac_pos"] <= 1 and -1 <= row["gamma"] <= 1 and row["n"] == record["parameters"]["n_seeds"]
+    assert {row["dim"] for row in record["hyperplane"]} == set(record["parameters"]["train_dims"])
+    assert len(record["init_selection"]) == 3
+    claims = record["claims"]
+    assert [c["claim"][:2] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C7", "C7"]
+    assert all(isinstance(c["holds"], bool) for c in claims) and claims == result.claims
+    assert (Path(result.html)).exists()
+
+
+@pytest.mark.slow
+def test_the_radius_scales_with_the_init_scale(default_run):
+    _, record = default_run
+    relu = {row["scale"]: row["radius"] for row in record["curvature"] if row["activation"] == "relu"}
+    for scale, radius in relu.items():
+        assert radius == pytest.approx(scale * relu[1.0], rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, value, words", [
+    ("seed", "-1", ["parameter 'seed' = -1 is not allowed", "0 <= seed <= 2147483647"]),
+    ("sed", "1", ["unknown parameter 'sed'", "known parameters:", "seed"]),
+    ("scales", "[0.5, 2.0, 3.0]", ["'scales'", "including 1.0"]),
+])
+def test_bad_parameters_stop_in_the_validation_cell(tmp_path, name, value, words):
+    proc = _companion("run", str(NB), "-p", name, value, out=tmp_path)
+    assert proc.returncode == 1
+    assert "ParameterError" in proc.stderr
+    for word in words:
+        assert word in proc.stderr
+    assert not (tmp_path / f"{NB.stem}.record.json").exists()  # stopped before any compute or record
+
+
+@pytest.mark.slow
+def test_real_fashion_mnist_run_from_the_debian_package(tmp_path):
+    if not FASHION.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install the Debian package dataset-fashion-mnist (.ci/run does)")
+        pytest.skip("dataset-fashion-mnist is not installed")
+    proc = _companion("run", str(NB), "--preset", "ci", out=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((tmp_path / f"{NB.stem}.record.json").read_text())
+    assert record["parameters"]["dataset"] == "fashion-mnist"
+    assert len(record["claims"]) >= 6
+    losses = [row["loss"] for row in record["curvature"] if row["scale"] == min(record["parameters"]["scales"])]
+    assert losses == pytest.approx([2.3026] * len(losses), abs=0.01)  # near ln 10 at small radius: 10 real classes
+
+
+def test_cli_list_shows_every_parameter_with_default_range_and_doc():
+    proc = subprocess.run([sys.executable, "-m", "companion.cli", "list"], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "03_goldilocks_zone" in proc.stdout and "paper" in proc.stdout
+    for row in runner.parameters(NB):
+        assert row["allowed"] != "(not in the spec)", row["name"]
+        assert row["doc"], row["name"]
+        assert row["name"] in proc.stdout
+    assert "0 <= seed <= 2147483647" in proc.stdout
+
+
+def test_every_spec_parameter_is_in_the_notebook():
+    declared = {row["name"] for row in runner.parameters(NB)}
+    assert declared == {p.name for p in runner.spec(NB)}

@@ -1,0 +1,81 @@
+"""The Goldilocks experiment functions, on cases small enough to check exactly."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from companion.experiments import goldilocks_zone as gz
+from companion.landscape import HessianOperator, dense_hessian, random_subspace
+from companion.notebook import ParameterError
+
+
+def _summary(values, se=0.01):
+    scales = [0.1, 0.5, 1.0, 2.0, 10.0][:len(values)]
+    return pd.DataFrame({"scale": scales, "gamma": values, "gamma_se": se, "frac_pos": values, "frac_pos_se": se})
+
+
+def test_zone_is_the_full_width_at_half_maximum_above_the_larger_end():
+    # ends 0.1 and 0.3, peak 0.9: level (0.9 + 0.3) / 2 = 0.6
+    assert gz.zone(_summary([0.1, 0.65, 0.9, 0.5, 0.3])) == [0.5, 1.0]
+
+
+def test_no_shell_when_the_peak_is_at_an_end():
+    assert gz.zone(_summary([0.1, 0.2, 0.3, 0.4, 0.9])) == []
+
+
+def test_interior_peak_needs_two_standard_errors_over_both_ends():
+    assert gz.interior_peak(_summary([0.1, 0.5, 0.3], se=0.05), "gamma") == (True, 0.5)
+    # 0.5 - 0.4 = 0.1 < 2 * hypot(0.05, 0.05) = 0.141
+    assert gz.interior_peak(_summary([0.1, 0.5, 0.4], se=0.05), "gamma") == (False, 0.5)
+    assert gz.interior_peak(_summary([0.1, 0.2, 0.6], se=0.01), "gamma") == (False, 1.0)
+
+
+def test_curvature_point_matches_the_dense_hessian():
+    data = SimpleNamespace(input_shape=(3,), n_classes=2)
+    p = SimpleNamespace(widths=[4], init="xavier", device="cpu")
+    model = gz.make_model(data, p, "tanh", 1.0, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(20, 3, generator=gen, dtype=torch.float64), torch.arange(20) % 2
+    point = gz.curvature_point(model, X, y, dim=5, kind="orthonormal", seed=3)
+    op = HessianOperator(model, X, y)
+    M = random_subspace(op.dim, 5, seed=3, dtype=torch.float64)
+    eig = torch.linalg.eigvalsh(M.T @ dense_hessian(op) @ M).numpy()
+    assert point["eigenvalues"] == pytest.approx(eig.tolist(), rel=1e-9, abs=1e-12)
+    assert point["frac_pos"] == np.mean(eig > 0)
+    assert point["gamma"] == pytest.approx(eig.sum() / np.sqrt((eig ** 2).sum()) / np.sqrt(5), rel=1e-9)
+    assert point["radius"] == pytest.approx(op.params.norm().item())
+
+
+def test_init_selection_picks_by_each_rule_and_compares_with_the_group_mean():
+    timed = pd.DataFrame({"init": range(4), "gamma": [0.1, 0.9, 0.2, 0.3], "frac_pos": [0.6, 0.5, 0.7, 0.4],
+                          "loss": [2.0, 2.1, 2.2, 1.9], "steps": [10, 20, 30, 40]})
+    picks = gz.init_selection(timed, SimpleNamespace(n_groups=1, group_size=4)).set_index("rule")
+    assert picks.loc["highest Tr/||H||", "picked_steps"] == 20
+    assert picks.loc["most positive eigenvalues", "picked_steps"] == 30
+    assert picks.loc["lowest initial loss", "picked_steps"] == 40
+    assert (picks["random_steps"] == 25).all()
+
+
+def test_selection_test_is_one_sided():
+    faster = pd.DataFrame({"group": range(8), "rule": "r", "picked_steps": 10.0, "random_steps": 20.0})
+    slower = faster.assign(picked_steps=30.0)
+    assert gz.selection_test(faster).p_value.item() < 0.01
+    assert gz.selection_test(slower).p_value.item() > 0.99
+
+
+def test_check_refuses_inconsistent_parameters():
+    p = SimpleNamespace(n_groups=5, group_size=10, n_inits=20, scales=[0.5, 1.0, 2.0])
+    with pytest.raises(ParameterError, match="n_groups \\* group_size = 50"):
+        gz.check(p)
+    with pytest.raises(ParameterError, match="'scales'.*1.0"):
+        gz.check(SimpleNamespace(n_groups=1, group_size=5, n_inits=20, scales=[0.5, 2.0, 3.0]))
+
+
+def test_shell_band_reaches_halfway_to_the_neighbouring_scales():
+    s = pd.DataFrame({"scale": [0.5, 1.0, 2.0, 4.0], "radius": [1.0, 4.0, 16.0, 64.0]})
+    assert gz.shell_band(s, [1.0, 2.0]) == pytest.approx((2.0, 32.0))
+    assert gz.shell_band(s, [4.0]) == pytest.approx((32.0, 64.0))
+    assert gz.shell_band(s, []) is None
