@@ -79,3 +79,10 @@ def test_shell_band_reaches_halfway_to_the_neighbouring_scales():
     assert gz.shell_band(s, [1.0, 2.0]) == pytest.approx((2.0, 32.0))
     assert gz.shell_band(s, [4.0]) == pytest.approx((32.0, 64.0))
     assert gz.shell_band(s, []) is None
+
+
+def test_subspaces_larger_than_the_model_are_refused():
+    p = SimpleNamespace(dataset="digits", n_train=100, n_test=50, seed=0, widths=[2], activations=["relu"],
+                        init="xavier", device="cpu", subspace_dim=500, train_dims=[4])
+    with pytest.raises(ParameterError, match="'subspace_dim' asks for d = 500.*D = 160"):
+        gz.load_data(p)

@@ -51,7 +51,7 @@ def cmd_data(args):
 
     if args.action == "list":
         for row in data.dataset_status():
-            print(f"{row['name']:<14} {row['source']:<10} {row['location']}")
+            print(f"{row['name']:<14} {row['source']:<10} {row['where']}")
         return 0
     if args.action == "fetch":
         if not args.name:

@@ -106,10 +106,12 @@ def run(nb, params=None, preset=None, out="build", progress=True):
                                    progress_bar=progress, kernel_name="python3")
     except PapermillExecutionError as exc:
         error = f"{nb.stem}: failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # a dead kernel or a broken notebook: report it, let the other runs go on
+        error = f"{nb.stem}: {type(exc).__name__}: {exc}"
     finally:
         os.environ.pop("COMPANION_RECORD", None)
     seconds = time.perf_counter() - start
-    page = render_html(executed)
+    page = render_html(executed) if executed.exists() else executed.with_suffix(".html")
     claims = json.loads(record.read_text()).get("claims", []) if record.exists() and not error else []
     return Result(nb.stem, not error, seconds, page, error, claims)
 

@@ -52,8 +52,14 @@ def check(p):
 
 
 def load_data(p):
-    """The notebook's dataset, pixel values scaled to [0, 1]."""
-    return load(p.dataset, n_train=p.n_train, n_test=p.n_test, seed=p.seed, normalize="unit")
+    """The notebook's dataset, pixel values scaled to [0, 1]; refuses subspaces larger than the model."""
+    data = load(p.dataset, n_train=p.n_train, n_test=p.n_test, seed=p.seed, normalize="unit")
+    D = sum(t.numel() for t in make_model(data, p, p.activations[0], 1.0, p.seed).parameters())
+    for name, dim in (("subspace_dim", p.subspace_dim), ("train_dims", max(p.train_dims))):
+        if dim > D:
+            raise ParameterError(f"parameter {name!r} asks for d = {dim}, but the model has only D = {D} "
+                                 f"parameters; allowed: d <= {D}")
+    return data
 
 
 def make_model(data, p, activation, scale, seed):
