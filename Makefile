@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "installing into $(VENV) (first time: a few minutes)"
 	$(PY) -m pip install -q "$(TORCH)" || $(PY) -m pip install -q torch
 	$(PY) -m pip install -q -e ".[test,bench]"
+	$(PY) -m pip install -q --no-deps backpack-for-pytorch==1.7.1 einops unfoldNd
 	@touch $@
 
 run: install
