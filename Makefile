@@ -9,7 +9,7 @@ TORCH  ?= torch==2.13.0
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing into $(VENV) (first time: a few minutes)"
 	$(PY) -m pip install -q "$(TORCH)" || $(PY) -m pip install -q torch
