@@ -3,6 +3,9 @@
     companion list
     companion run NB [-p NAME VALUE]... [--preset NAME] [--out DIR]
     companion build [--out DIR]          (what ``make run`` does)
+    companion sweep NB (-p NAME V1 V2 ...)... | --grid GRID.yaml [--preset NAME] [--workers N]
+                    [--scheduler ADDRESS] [--retries K] [--out DIR]
+    companion sweep collect DIR
     companion data list | fetch NAME | verify
 """
 
@@ -46,6 +49,37 @@ def cmd_build(args):
     return 0 if all(r.ok for r in results) else 1
 
 
+def cmd_sweep(args):
+    from . import sweep
+
+    if args.notebook == "collect":
+        if not args.folder:
+            raise SystemExit("companion sweep collect: name the sweep folder")
+        table = sweep.collect(args.folder)
+        paths = sweep.write_tables(table, args.folder)
+        print(f"{len(table)} runs ({(table.status == 'done').sum() if len(table) else 0} done) -> "
+              + ", ".join(str(p) for p in paths))
+        return 0
+    nb = runner.find(args.notebook)
+    if not args.p and not args.grid:
+        raise SystemExit("companion sweep: give the grid with -p NAME V1 V2 ... or --grid GRID.yaml")
+    bare = [p[0] for p in args.p if len(p) < 2]
+    if bare:
+        raise SystemExit(f"companion sweep: -p {bare[0]} needs at least one value")
+    points = sweep.grid_points({p[0]: [_value(v) for v in p[1:]] for p in args.p})
+    if args.grid:
+        points = sweep.load_grid(args.grid) + (points if args.p else [])
+    out = args.out or f"build/sweeps/{nb.stem}"
+    table = sweep.sweep(nb, points, out, preset=args.preset, workers=args.workers, scheduler=args.scheduler,
+                        retries=args.retries)
+    sweep.write_tables(table, out)
+    failed = table[table.status != "done"]
+    print(f"{len(table) - len(failed)}/{len(table)} runs done in {out}; table: {out}/results.csv")
+    for row in failed.itertuples():
+        print(f"FAILED {row.folder}: {row.error}")
+    return 0 if failed.empty else 1
+
+
 def cmd_data(args):
     from . import data
 
@@ -73,6 +107,17 @@ def parser():
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="set a parameter")
     run.add_argument("--preset", help="a preset from notebooks/presets/<stem>.<preset>.yaml, applied before -p")
     run.add_argument("--out", default="build", help="folder for the executed notebook, its HTML and record")
+    sw = sub.add_parser("sweep", help="run a parameter grid headless (parallel, resumable), or collect one")
+    sw.add_argument("notebook", help="a notebook path or stem, or 'collect' to tabulate a sweep folder")
+    sw.add_argument("folder", nargs="?", help="with 'collect': the sweep folder")
+    sw.add_argument("-p", nargs="+", action="append", default=[], metavar="NAME V",
+                    help="a swept parameter and its values; several -p make a cartesian grid")
+    sw.add_argument("--grid", help="YAML with grid: {name: [values]} and/or points: [{name: value}], fixed: {...}")
+    sw.add_argument("--preset", help="a preset applied to every point before its own values")
+    sw.add_argument("--workers", type=int, default=1, help="parallel runs on this machine (one thread each)")
+    sw.add_argument("--scheduler", help="address of a Dask scheduler to run the points on")
+    sw.add_argument("--retries", type=int, default=0, help="extra attempts for a failed point")
+    sw.add_argument("--out", help="sweep folder (default build/sweeps/<stem>)")
     build = sub.add_parser("build", help="run every notebook with its defaults and write index.html")
     build.add_argument("--out", default="build")
     dat = sub.add_parser("data", help="the dataset registry")
@@ -83,7 +128,7 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "data": cmd_data}[args.command]
+    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "sweep": cmd_sweep, "data": cmd_data}[args.command]
     return handler(args)
 
 

@@ -112,6 +112,7 @@ def write_json_atomic(path, obj):
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=1, default=_jsonable)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result file is for everyone to read
     os.replace(tmp, path)
 
 
@@ -142,7 +143,7 @@ class Run:
         return value
 
 
-def start(stem, namespace, spec, check=None, threads=2):
+def start(stem, namespace, spec, check=None, threads=None):
     """Validate the notebook's parameters, seed, pick the device and open the record.
 
     ``check(params)`` may add constraints between parameters; it raises ParameterError.
@@ -151,14 +152,15 @@ def start(stem, namespace, spec, check=None, threads=2):
     notebook) and otherwise to ``<stem>.record.json`` in the working directory.
 
     ``threads`` is fixed rather than left to the machine so that reductions, and so the printed
-    numbers, do not depend on the core count. Two, measured on two cores with the Goldilocks
-    defaults: 12 s of compute against 17 s with one thread.
+    numbers, do not depend on the core count: ``$COMPANION_THREADS`` when set (sweeps set 1 per
+    worker), else two, measured on two cores with the Goldilocks defaults: 12 s of compute
+    against 17 s with one thread.
     """
     params = validate(parameters_in(namespace), (*COMMON, *spec))
     if check is not None:
         check(SimpleNamespace(**params))
     params["device"] = resolve_device(params["device"])
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads or int(os.environ.get("COMPANION_THREADS", 2)))
     seed_everything(params["seed"])
     path = os.environ.get("COMPANION_RECORD") or f"{stem}.record.json"
     return Run(stem, params, path)

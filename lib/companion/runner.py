@@ -5,6 +5,7 @@ Each run writes ``<out>/<stem>.ipynb`` (the executed notebook), ``<stem>.html`` 
 runs every notebook and writes ``<out>/index.html`` with every claims table.
 """
 
+import ast
 import html
 import importlib
 import json
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from .notebook import COMMON
+from .notebook import COMMON, Param
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -38,10 +39,35 @@ def find(name):
     raise SystemExit(f"no notebook {name!r}; known: {', '.join(nb.stem for nb in notebooks())}")
 
 
+def experiment_module(nb):
+    """``companion.experiments.<name>`` for ``NN_<name>.ipynb``, or None for a notebook without one."""
+    name = f"companion.experiments.{nb.stem.split('_', 1)[-1]}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as err:
+        if err.name != name:
+            raise
+        return None
+
+
 def spec(nb):
-    """The notebook's parameter spec from ``companion.experiments.<name>`` (the stem without its number)."""
-    module = importlib.import_module(f"companion.experiments.{nb.stem.split('_', 1)[1]}")
-    return (*COMMON, *module.PARAMETERS)
+    """The notebook's parameter spec: its experiment module's, else types inferred from its defaults."""
+    module = experiment_module(nb)
+    if module is not None:
+        return (*COMMON, *module.PARAMETERS)
+    import papermill
+
+    specs = []
+    for name, info in papermill.inspect_notebook(str(nb)).items():
+        value = ast.literal_eval(info["default"])
+        many = isinstance(value, list) and bool(value)
+        specs.append(Param(name, type(value[0] if many else value), many=many))
+    return tuple(specs)
+
+
+def check(nb):
+    """The experiment module's ``check(p)`` for constraints between parameters, or None."""
+    return getattr(experiment_module(nb), "check", None)
 
 
 def parameters(nb):
