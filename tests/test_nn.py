@@ -112,3 +112,14 @@ def test_hyperplane_model_starts_at_the_offset_and_moves_only_in_the_subspace():
     step = model.theta().detach() - P
     assert torch.allclose(M @ (M.T @ step), step, atol=1e-5)  # the move lies in span(M)
     assert torch.equal(flat_params(base), P)  # the base model is untouched
+
+
+def test_batch_norm_layers_start_at_identity_times_the_scale():
+    model = cnn((1, 8, 8), (4,), 3, batch_norm=True, init_scale=2.0, seed=0)
+    bn = model[1]
+    assert isinstance(bn, torch.nn.BatchNorm2d) and torch.equal(bn.weight, torch.full((4,), 2.0))
+    assert torch.equal(bn.bias, torch.zeros(4))
+    plain = mlp(4, (6,), 2, seed=0)
+    normed = mlp(4, (6,), 2, seed=0, batch_norm=True)
+    assert isinstance(normed[2], torch.nn.BatchNorm1d)
+    assert torch.equal(normed[1].weight, plain[1].weight)  # same draws for the linear layers

@@ -49,29 +49,42 @@ def _initialise(model, init, init_scale, seed):
     for layer in model.modules():
         if isinstance(layer, (nn.Linear, nn.Conv2d)):
             _init_layer(layer, init, init_scale, gen)
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):  # weight 1 and bias 0, times the scale
+            with torch.no_grad():
+                layer.weight.fill_(init_scale)
+                layer.bias.zero_()
     return model
 
 
 def mlp(in_features, widths, n_classes, activation="relu", init="torch", init_scale=1.0, seed=0,
-        dtype=torch.float32):
-    """Fully connected network ``in_features -> widths... -> n_classes``; flattens its input."""
+        dtype=torch.float32, batch_norm=False):
+    """Fully connected network ``in_features -> widths... -> n_classes``; flattens its input.
+
+    ``batch_norm`` puts a BatchNorm1d between each hidden linear layer and its activation.
+    """
     _check_choice("activation", activation, ACTIVATIONS)
     layers, prev = [nn.Flatten()], int(in_features)
     for width in widths:
-        layers += [nn.Linear(prev, int(width)), ACTIVATIONS[activation]()]
+        layers += [nn.Linear(prev, int(width)), *([nn.BatchNorm1d(int(width))] if batch_norm else []),
+                   ACTIVATIONS[activation]()]
         prev = int(width)
     layers.append(nn.Linear(prev, int(n_classes)))
     return _initialise(nn.Sequential(*layers).to(dtype), init, init_scale, seed)
 
 
 def cnn(in_shape, channels, n_classes, activation="relu", init="torch", init_scale=1.0, seed=0,
-        dtype=torch.float32):
-    """Small CNN: per entry of ``channels`` a 3x3 conv, the activation and 2x2 max-pooling, then a linear head."""
+        dtype=torch.float32, batch_norm=False):
+    """Small CNN: per entry of ``channels`` a 3x3 conv, the activation and 2x2 max-pooling, then a linear head.
+
+    ``batch_norm`` puts a BatchNorm2d between each conv and its activation (SimpleCNN-BN of the
+    break-even paper).
+    """
     _check_choice("activation", activation, ACTIVATIONS)
     c, h, w = in_shape
     layers = []
     for out in channels:
-        layers += [nn.Conv2d(c, int(out), 3, padding=1), ACTIVATIONS[activation](), nn.MaxPool2d(2)]
+        layers += [nn.Conv2d(c, int(out), 3, padding=1), *([nn.BatchNorm2d(int(out))] if batch_norm else []),
+                   ACTIVATIONS[activation](), nn.MaxPool2d(2)]
         c, h, w = int(out), h // 2, w // 2
     layers += [nn.Flatten(), nn.Linear(c * h * w, int(n_classes))]
     return _initialise(nn.Sequential(*layers).to(dtype), init, init_scale, seed)
