@@ -1,13 +1,14 @@
 """The dataset registry: every notebook gets its data from ``load(name, ...)``.
 
-``DATASETS`` names what can be loaded: ``digits`` (scikit-learn, offline), ``mnist1d``
-(generated offline), and ``fashion-mnist``, ``mnist``, ``cifar10`` (files, found in
-``$COMPANION_DATA/<name>``, the user cache or, for Fashion-MNIST, the Debian package
-folder, else downloaded). Files are checked against ``data/manifest.yaml`` before they are
+``DATASETS`` names every registered set; ``LOADABLE`` those that ``load`` returns as images or
+vectors with labels: ``digits`` (scikit-learn, offline), ``mnist1d`` (generated offline), and
+``fashion-mnist``, ``mnist``, ``cifar10`` (files, found in ``$COMPANION_DATA/<name>``, the user
+cache or, for Fashion-MNIST, the Debian package folder, else downloaded). ``wfi-geant4`` is a
+folder of FITS files: ``fetch`` returns it verified. Files are checked against ``data/manifest.yaml`` before they are
 parsed; a bad file raises :class:`DataError` saying how to fetch it again.
 """
 
 from .manifest import DataError
-from .registry import DATASETS, Dataset, dataset_status, fetch, load, verify
+from .registry import DATASETS, LOADABLE, Dataset, dataset_status, fetch, load, verify
 
-__all__ = ["DATASETS", "DataError", "Dataset", "dataset_status", "fetch", "load", "verify"]
+__all__ = ["DATASETS", "LOADABLE", "DataError", "Dataset", "dataset_status", "fetch", "load", "verify"]

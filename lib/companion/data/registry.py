@@ -44,7 +44,7 @@ class Dataset:
 class _Spec:
     kind: str           # "builtin", "generated" or "files"
     description: str
-    read: Callable      # () -> (X_train, y_train, X_test, y_test) as numpy arrays
+    read: Callable      # () -> (X_train, y_train, X_test, y_test) as numpy arrays; None: fetch() only
     sizes: tuple        # (train, test) examples in the full set
     unit: float | None  # the format's maximum, for normalize="unit" (None: left as is)
     origin: str = ""    # where a builtin or generated set comes from
@@ -104,8 +104,12 @@ _SPECS = {
     "mnist1d": _Spec("generated", "MNIST-1D (Greydanus 2020): 1-D digits of 40 samples, "
                      "4000/1000, generated offline from seed 0", _read_mnist1d, MNIST1D_SIZES,
                      None, origin="generated on demand"),
+    "wfi-geant4": _Spec("files", "Geant4 simulations of the Athena WFI particle background (MIT; "
+                        "erwocky/geant4-scripts test_data): FITS pixel lists, event lists, blobs, frames; "
+                        "not images, so fetch() it (downloaded)", None, (0, 0), None, labels=()),
 }
 DATASETS = tuple(_SPECS)
+LOADABLE = tuple(name for name, spec in _SPECS.items() if spec.read is not None)  # what load() returns
 
 
 def load(name, n_train=None, n_test=None, classes=None, normalize="unit", seed=0):
@@ -118,6 +122,9 @@ def load(name, n_train=None, n_test=None, classes=None, normalize="unit", seed=0
     unit variance per feature with training-set statistics). Same arguments, same bits.
     """
     spec = _spec(name)
+    if spec.read is None:
+        raise ValueError(f"name={name!r} is a folder of files, not images with labels, so load() cannot return "
+                         f"it; companion.data.fetch({name!r}) returns its verified folder")
     keep = _check_classes(classes, spec.labels)
     if normalize not in NORMALIZE:
         raise ValueError(f"normalize={normalize!r} is not allowed; allowed: {', '.join(NORMALIZE)}")

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import DATASETS, load
+from ..data import LOADABLE, load
 from ..data.shift import CORRUPTIONS, shifted_sets
 from ..landscape import connectors
 from ..landscape import function_space as fs
@@ -41,7 +41,7 @@ LABELS = {"independent": "independent runs", "trajectory": "one trajectory", "di
 COLORS = {"independent": "C3", "trajectory": "0.5", "diag": "C4", "pca": "C6", "random": "C0", "dropout": "C1"}
 
 PARAMETERS = (
-    Param("dataset", str, choices=DATASETS),
+    Param("dataset", str, choices=LOADABLE),
     Param("n_train", int, 100, 60000),
     Param("n_val", int, 20, 10000),
     Param("n_test", int, 50, 10000),

@@ -13,13 +13,13 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from ..data import DATASETS, load
+from ..data import LOADABLE, load
 from ..landscape import HessianOperator, positive_fraction, random_subspace, subspace_hessian, trace_ratio
 from ..nn import INITS, HyperplaneModel, flat_params, mlp, train
 from ..notebook import Param, ParameterError
 
 PARAMETERS = (
-    Param("dataset", str, choices=DATASETS),
+    Param("dataset", str, choices=LOADABLE),
     Param("n_train", int, 50, 60000),
     Param("n_test", int, 50, 10000),
     Param("widths", int, 1, 4096, many=True),
