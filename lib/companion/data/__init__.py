@@ -2,10 +2,11 @@
 
 ``DATASETS`` names every registered set; ``LOADABLE`` those that ``load`` returns as images or
 vectors with labels: ``digits`` (scikit-learn, offline), ``mnist1d`` (generated offline), and
-``fashion-mnist``, ``mnist``, ``cifar10`` (files, found in ``$COMPANION_DATA/<name>``, the user
+``fashion-mnist``, ``mnist``, ``cifar10``, ``cifar100`` (files, found in ``$COMPANION_DATA/<name>``, the user
 cache or, for Fashion-MNIST, the Debian package folder, else downloaded). ``wfi-geant4`` is a
 folder of FITS files: ``fetch`` returns it verified. Files are checked against ``data/manifest.yaml`` before they are
-parsed; a bad file raises :class:`DataError` saying how to fetch it again.
+parsed; a bad file raises :class:`DataError` saying how to fetch it again. CIFAR-100 comes with its
+super-classes: ``Dataset.superclasses`` holds the coarse label of each class.
 """
 
 from .manifest import DataError

@@ -1,4 +1,4 @@
-"""CIFAR-10 from the official "python version" tarball, read without trusting it.
+"""CIFAR-10 and CIFAR-100 from the official "python version" tarballs, read without trusting them.
 
 The tarball is extracted only after every member is checked to be a plain file or folder
 that stays inside the target folder. Its batches are pickles (Python 2 ``cPickle`` dicts
@@ -27,6 +27,8 @@ except ImportError:  # pragma: no cover - numpy 1.x
 FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
+CIFAR100_FOLDER = "cifar-100-python"  # one batch per split, each with fine (0-99) and coarse (0-19) labels
+CIFAR100_TRAIN, CIFAR100_TEST = "train", "test"
 
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,  # pickles written by numpy 1.x
@@ -36,7 +38,7 @@ _ALLOWED = {
 }
 
 
-def safe_extract(tar_path, target):
+def safe_extract(tar_path, target, name="cifar10"):
     """Extract ``tar_path`` into ``target`` after checking every member; raise DataError if unsafe."""
     target = Path(target).resolve()
     try:
@@ -48,25 +50,25 @@ def safe_extract(tar_path, target):
             tar.extractall(target, members=members, **extra)
     except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
         raise DataError(f"cannot extract {tar_path}: {err}. The archive is damaged; delete it and "
-                        "run `companion data fetch cifar10` to download it again.") from err
+                        f"run `companion data fetch {name}` to download it again.") from err
 
 
-def extracted(tar_path, parent):
-    """Return ``parent/cifar-10-batches-py``, extracting ``tar_path`` there first if needed.
+def extracted(tar_path, parent, folder=FOLDER, name="cifar10"):
+    """Return ``parent/<folder>`` (CIFAR-10: cifar-10-batches-py), extracting ``tar_path`` there first if needed.
 
     Extraction goes to a temporary folder beside it and is renamed into place, so an
     interrupted run never leaves a half-extracted folder behind.
     """
-    final = Path(parent) / FOLDER
+    final = Path(parent) / folder
     if final.is_dir():
         return final
     tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=parent))
     try:
-        safe_extract(tar_path, tmp)
-        if not (tmp / FOLDER).is_dir():
-            raise DataError(f"{tar_path} has no folder {FOLDER}/; is it the CIFAR-10 python version?")
+        safe_extract(tar_path, tmp, name)
+        if not (tmp / folder).is_dir():
+            raise DataError(f"{tar_path} has no folder {folder}/; is it the {name} python version?")
         try:
-            os.replace(tmp / FOLDER, final)
+            os.replace(tmp / folder, final)
         except OSError:
             if not final.is_dir():  # another process may have won the race; that is fine
                 raise
@@ -82,24 +84,40 @@ def read_split(folder, batches):
     return np.concatenate([X for X, _ in parts]), np.concatenate([y for _, y in parts])
 
 
-def read_batch(data, source):
+def read_cifar100(folder, split):
+    """One CIFAR-100 split under ``folder``: X uint8 (N, 3, 32, 32), fine labels (N,), coarse labels (N,), int64."""
+    path = Path(folder) / split
+    return read_batch_labels(path.read_bytes(), path, (b"fine_labels", b"coarse_labels"))
+
+
+def read_batch(data, source, label_key=b"labels"):
     """Parse one pickled CIFAR batch (bytes) with the restricted unpickler; check its layout."""
+    X, y = read_batch_labels(data, source, (label_key,))
+    return X, y
+
+
+def read_batch_labels(data, source, label_keys):
+    """Parse one pickled CIFAR batch: X uint8 (N, 3, 32, 32) and one int64 (N,) array per key of ``label_keys``."""
     try:
         batch = _Unpickler(io.BytesIO(data), source).load()
     except DataError:
         raise
     except Exception as err:  # a malformed pickle can fail in many ways; all mean a bad file
         raise DataError(f"{source} is not a readable CIFAR batch: {type(err).__name__}: {err}") from err
-    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise DataError(f"{source}: expected a dict with keys b'data' and b'labels'")
-    X, labels = batch[b"data"], batch[b"labels"]
+    keys = (b"data", *label_keys)
+    if not isinstance(batch, dict) or any(key not in batch for key in keys):
+        raise DataError(f"{source}: expected a dict with keys {', '.join(map(repr, keys))}")
+    X = batch[b"data"]
     if not isinstance(X, np.ndarray) or X.dtype != np.uint8 or X.ndim != 2 or X.shape[1] != 3072:
         raise DataError(f"{source}: b'data' must be a uint8 array of shape (N, 3072), got "
                         f"{getattr(X, 'dtype', type(X).__name__)} {getattr(X, 'shape', '')}")
-    y = np.asarray(labels)
-    if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{source}: b'labels' must hold {len(X)} integers, got shape {y.shape}")
-    return X.reshape(-1, 3, 32, 32), y.astype(np.int64)
+    labels = []
+    for key in label_keys:
+        y = np.asarray(batch[key])
+        if y.shape != (len(X),) or not np.issubdtype(y.dtype, np.integer):
+            raise DataError(f"{source}: {key!r} must hold {len(X)} integers, got shape {y.shape}")
+        labels.append(y.astype(np.int64))
+    return (X.reshape(-1, 3, 32, 32), *labels)
 
 
 class _Unpickler(pickle.Unpickler):

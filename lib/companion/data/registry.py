@@ -21,6 +21,7 @@ MNIST1D_SIZES = (4000, 1000)  # examples (train, test), each class-balanced
 _IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 _CIFAR_TARBALL = "cifar-10-python.tar.gz"
+_CIFAR100_TARBALL = "cifar-100-python.tar.gz"
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +29,8 @@ class Dataset:
     """A loaded dataset: X float32 (images (N, C, H, W), vectors (N, F)), y int64 in 0..k-1.
 
     ``classes`` holds the original labels kept, in the order of the new labels 0..k-1.
+    ``superclasses`` holds the super-class of each kept class, in the same order (CIFAR-100's
+    coarse labels 0..19); empty for datasets without super-classes.
     """
 
     name: str
@@ -38,13 +41,14 @@ class Dataset:
     n_classes: int
     classes: tuple
     input_shape: tuple
+    superclasses: tuple = ()
 
 
 @dataclass(frozen=True)
 class _Spec:
     kind: str           # "builtin", "generated" or "files"
     description: str
-    read: Callable      # () -> (X_train, y_train, X_test, y_test) as numpy arrays; None: fetch() only
+    read: Callable      # () -> (X_train, y_train, X_test, y_test[, super-class of each label]); None: fetch() only
     sizes: tuple        # (train, test) examples in the full set
     unit: float | None  # the format's maximum, for normalize="unit" (None: left as is)
     origin: str = ""    # where a builtin or generated set comes from
@@ -90,6 +94,26 @@ def _read_cifar():
             *cifar.read_split(batches, [cifar.TEST_BATCH]))
 
 
+def _read_cifar100():
+    folder = files.locate("cifar100") or files.fetch("cifar100")
+    tarball = folder / _CIFAR100_TARBALL
+    files.verify_file(tarball, files.file_entry("cifar100", _CIFAR100_TARBALL), "cifar100")
+    parent = folder if files.writable(folder) else files.CACHE / "cifar100"
+    parent.mkdir(parents=True, exist_ok=True)
+    extracted = cifar.extracted(tarball, parent, cifar.CIFAR100_FOLDER, "cifar100")
+    X_train, fine_train, coarse_train = cifar.read_cifar100(extracted, cifar.CIFAR100_TRAIN)
+    X_test, fine_test, coarse_test = cifar.read_cifar100(extracted, cifar.CIFAR100_TEST)
+    fine, coarse = np.concatenate([fine_train, fine_test]), np.concatenate([coarse_train, coarse_test])
+    if fine.min() < 0 or fine.max() > 99:
+        raise DataError(f"{extracted}: fine labels must be 0..99, found {fine.min()}..{fine.max()}")
+    superclass = np.full(100, -1, dtype=np.int64)
+    superclass[fine] = coarse
+    if (superclass[fine] != coarse).any() or (superclass < 0).any():
+        raise DataError(f"{extracted}: every fine label 0..99 must occur and lie in exactly one coarse class; "
+                        "delete the folder and the tarball and run `companion data fetch cifar100`")
+    return X_train, fine_train, X_test, fine_test, superclass
+
+
 _SPECS = {
     "digits": _Spec("builtin", "scikit-learn's 8x8 handwritten digits, 1797 images, values 0-16; "
                     "no official split: a fixed stratified 20% test split (seed 0)",
@@ -101,6 +125,9 @@ _SPECS = {
                    "(downloaded)", lambda: _read_idx("mnist"), (60000, 10000), 255.0),
     "cifar10": _Spec("files", "32x32 colour images of 10 object classes, official 50000/10000 "
                      "split (downloaded)", _read_cifar, (50000, 10000), 255.0),
+    "cifar100": _Spec("files", "32x32 colour images of 100 object classes in 20 super-classes (coarse labels), "
+                      "official 50000/10000 split (downloaded)", _read_cifar100, (50000, 10000), 255.0,
+                      labels=tuple(range(100))),
     "mnist1d": _Spec("generated", "MNIST-1D (Greydanus 2020): 1-D digits of 40 samples, "
                      "4000/1000, generated offline from seed 0", _read_mnist1d, MNIST1D_SIZES,
                      None, origin="generated on demand"),
@@ -133,7 +160,8 @@ def load(name, n_train=None, n_test=None, classes=None, normalize="unit", seed=0
     _check_count("n_train", n_train, spec.sizes[0], f"training examples of {name}")
     _check_count("n_test", n_test, spec.sizes[1], f"test examples of {name}")
 
-    X_train, y_train, X_test, y_test = spec.read()
+    X_train, y_train, X_test, y_test, *extra = spec.read()
+    superclasses = tuple(int(extra[0][label]) for label in keep) if extra else ()
     where = f" in classes {keep}" if classes is not None else ""
     X_train, y_train = _select(X_train, y_train, keep, n_train, np.random.default_rng([seed, 0]),
                                "n_train", f"training examples of {name}{where}")
@@ -145,7 +173,7 @@ def load(name, n_train=None, n_test=None, classes=None, normalize="unit", seed=0
         X_train, X_test = unit_scale(X_train, X_test, spec.unit if normalize == "unit" else None)
     return Dataset(name, torch.from_numpy(np.ascontiguousarray(X_train)), torch.from_numpy(y_train),
                    torch.from_numpy(np.ascontiguousarray(X_test)), torch.from_numpy(y_test),
-                   len(keep), keep, tuple(X_train.shape[1:]))
+                   len(keep), keep, tuple(X_train.shape[1:]), superclasses)
 
 
 def dataset_status():

@@ -1,0 +1,343 @@
+"""Per-example gradients, stiffness and the stiffness experiment, on cases small enough to check exactly."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, jacrev
+
+from companion.experiments import stiffness as ex
+from companion.landscape import gradients as gr
+from companion.landscape import stiffness as st
+from companion.nn import cnn, flat_params, mlp
+from companion.notebook import ParameterError
+
+DT = torch.float64
+
+
+def _data(n=9, shape=(6,), classes=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, *shape, generator=gen, dtype=DT), torch.randint(classes, (n,), generator=gen)
+
+
+def _with_running_stats(model, X):
+    """Give every batch-norm layer running statistics far from the defaults (0 mean, unit variance)."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(3 * X + 1)
+    return model
+
+
+# ------------------------------------------------------------------------------------------ gradients
+
+MODELS = {
+    "mlp": lambda: mlp(6, [5, 4], 3, activation="tanh", seed=1, dtype=DT),
+    "mlp-bn": lambda: mlp(6, [5, 4], 3, activation="relu", seed=1, dtype=DT, batch_norm=True),
+    "cnn-bn": lambda: cnn((1, 6, 6), [3, 4], 3, seed=1, dtype=DT, batch_norm=True),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_vmap_per_example_gradients_equal_the_loop(name):
+    X, y = _data(shape=(1, 6, 6) if name.startswith("cnn") else (6,))
+    model = MODELS[name]()
+    if "bn" in name:
+        _with_running_stats(model, X)
+    model.train()  # gradients are those of eval mode whatever mode the model is left in
+    G = gr.per_example_grads(model, X, y, chunk=4)
+    L = gr.loop_grads(model, X, y)
+    assert G.shape == (len(X), flat_params(model).numel())
+    assert torch.allclose(G, L, rtol=0, atol=1e-6)
+    assert (G - L).abs().max() < 1e-12  # float64: equal to rounding
+    assert model.training  # the caller's mode is restored
+
+
+def test_per_example_gradients_of_softmax_regression_are_the_closed_form():
+    # logits = W x + b; d CE / dW = (p - e_y) x^T, d CE / db = p - e_y, for each example alone
+    X, y = _data(n=5, shape=(4,))
+    model = nn.Sequential(nn.Linear(4, 3)).to(DT)
+    G = gr.per_example_grads(model, X, y)
+    P = torch.softmax(model(X), dim=1) - F.one_hot(y, 3).to(DT)
+    expected = torch.cat([(P[:, :, None] * X[:, None, :]).reshape(5, -1), P], dim=1)
+    assert torch.allclose(G, expected, atol=1e-14)
+
+
+def test_batch_norm_uses_running_statistics_and_leaves_them_alone():
+    X, y = _data()
+    model = _with_running_stats(MODELS["mlp-bn"](), X)
+    before = {k: v.clone() for k, v in model.named_buffers()}
+    G = gr.per_example_grads(model, X, y)
+    for k, v in model.named_buffers():
+        assert torch.equal(v, before[k]), k
+    # each example's gradient is that of the example alone: the same with the others removed
+    assert torch.allclose(gr.per_example_grads(model, X[3:4], y[3:4]), G[3:4], atol=1e-14)
+
+
+def test_chunking_does_not_change_the_result():
+    X, y = _data(n=11)
+    model = MODELS["mlp"]()
+    full = gr.per_example_grads(model, X, y, chunk=11)
+    for chunk in (1, 3, 5):
+        assert torch.allclose(gr.per_example_grads(model, X, y, chunk=chunk), full, rtol=0, atol=1e-15)
+
+
+def test_chunk_size_keeps_the_estimate_within_the_budget():
+    X, _ = _data(n=50)
+    model = MODELS["mlp"]()
+    per = gr.bytes_per_example(model, X[0])
+    D, A = gr.n_params(model), 6 + 5 + 5 + 4 + 4 + 3  # leaf outputs: flatten, linear, tanh, linear, tanh, linear
+    assert per == (gr.GRADIENT_COPIES * D + gr.ACTIVATION_COPIES * A) * 8
+    assert gr.chunk_size(model, X, 7 * per + 1) == 7
+    assert gr.chunk_size(model, X, 1) == 1  # never below one example
+    assert gr.chunk_size(model, X, 10**12) == 50
+    with pytest.raises(ValueError, match="memory_budget"):
+        gr.chunk_size(model, X, 0)
+
+
+@pytest.mark.parametrize("budget", [1, 10**9])
+def test_gram_matrix_blockwise_equals_the_full_product(budget):
+    X, y = _data(n=10)
+    X2, y2 = _data(n=7, seed=5)
+    model = MODELS["mlp"]()
+    G, G2 = gr.loop_grads(model, X, y), gr.loop_grads(model, X2, y2)
+    assert torch.allclose(gr.per_example_gram(model, X, y, memory_budget=budget), G @ G.T, atol=1e-12)
+    assert torch.allclose(gr.per_example_gram(model, X, y, X2, y2, memory_budget=budget), G @ G2.T, atol=1e-12)
+
+
+def test_per_logit_gradients_are_jacobian_rows():
+    X, _ = _data(n=4)
+    model = MODELS["mlp"]().eval()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    for k in range(3):
+        G = gr.per_example_grads(model, X, torch.full((4,), k), fn=gr.logit)
+        for i in range(4):
+            jac = jacrev(lambda p, i=i, k=k: functional_call(model, p, (X[i:i + 1],))[0, k])(params)
+            assert torch.allclose(G[i], torch.cat([j.reshape(-1) for j in jac.values()]), atol=1e-13)
+
+
+def test_load_checkpoint_sets_parameters_and_recomputes_batch_norm_statistics():
+    X, _ = _data(n=20)
+    model = _with_running_stats(MODELS["mlp-bn"](), X)
+    theta = flat_params(model) * 0.5
+    gr.load_checkpoint(model, theta, X)
+    assert torch.equal(flat_params(model), theta)
+    bn = model[2]  # Flatten, Linear, BatchNorm1d, ...
+    h = model[1](X).detach()
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=1e-12)
+    assert torch.allclose(bn.running_var, h.var(0, unbiased=True), atol=1e-12)
+    with pytest.raises(ValueError, match="X_stats"):
+        gr.load_checkpoint(model, theta)
+
+
+def test_wrong_number_of_targets_is_refused():
+    X, y = _data()
+    with pytest.raises(ValueError, match="one target per example"):
+        gr.per_example_grads(MODELS["mlp"](), X, y[:-1])
+
+
+# ------------------------------------------------------------------------------------------ stiffness
+
+def elementwise_sign_stiffness(g1, g2):
+    """The mistake of some public snippets: the mean of element-wise signs, not the sign of the dot product."""
+    return torch.sign(torch.sign(g1) * torch.sign(g2)).mean().sign()
+
+
+def test_sign_stiffness_is_the_sign_of_the_dot_product_not_of_elementwise_signs():
+    g1 = torch.tensor([[10.0, -1.0, -1.0]])
+    g2 = torch.tensor([[10.0, 1.0, 1.0]])
+    # g1 . g2 = 100 - 1 - 1 = 98 > 0: a step on example 1 lowers the loss on example 2
+    assert st.sign_stiffness(g1, g2).item() == 1.0
+    # element-wise, two of three coordinates disagree: that implementation says -1 and fails here
+    assert elementwise_sign_stiffness(g1[0], g2[0]).item() == -1.0
+    assert st.stiffness_from_gram(g1 @ g2.T, g1.norm(dim=1), g2.norm(dim=1), "sign").item() == 1.0
+
+
+def test_identical_examples_have_stiffness_one_and_opposite_ones_minus_one():
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(1, 50, generator=gen, dtype=DT)
+    G = torch.cat([g, g, -g, 2 * g])
+    for S in (st.cosine_stiffness(G), st.sign_stiffness(G)):
+        assert torch.allclose(S[0], torch.tensor([1.0, 1.0, -1.0, 1.0], dtype=DT), atol=1e-12)
+
+
+def test_identical_inputs_through_a_model_have_stiffness_one():
+    X, y = _data(n=3)
+    X, y = torch.cat([X, X[:1]]), torch.cat([y, y[:1]])
+    G = gr.per_example_grads(MODELS["mlp"](), X, y)
+    assert st.cosine_stiffness(G)[0, 3].item() == pytest.approx(1.0, abs=1e-12)
+    assert st.sign_stiffness(G)[0, 3].item() == 1.0
+
+
+def test_cosine_stiffness_ignores_the_scale_of_the_loss_and_zero_gradients_give_zero():
+    G = _data(n=5)[0]
+    assert torch.allclose(st.cosine_stiffness(3 * G, G), st.cosine_stiffness(G), atol=1e-14)
+    Z = torch.cat([G, torch.zeros(1, G.shape[1], dtype=DT)])
+    assert (st.cosine_stiffness(Z)[-1] == 0).all() and (st.sign_stiffness(Z)[-1] == 0).all()
+
+
+def test_gram_stiffness_splits_the_stacked_sets():
+    G1, G2 = _data(n=4)[0], _data(n=3, seed=2)[0]
+    G = torch.cat([G1, G2])
+    S11, S12, S22 = st.gram_stiffness(G @ G.T, 4, "cos")
+    assert torch.allclose(S12, st.cosine_stiffness(G1, G2), atol=1e-14)
+    assert torch.allclose(S11, st.cosine_stiffness(G1), atol=1e-14)
+    assert torch.allclose(S22, st.cosine_stiffness(G2), atol=1e-14)
+
+
+def test_class_stiffness_averages_pairs_and_leaves_out_self_pairs():
+    S = torch.tensor([[1.0, 0.5, -0.2],
+                      [0.3, 1.0, 0.4],
+                      [-0.6, 0.8, 1.0]])
+    y = [0, 0, 1]
+    C = st.class_stiffness(S, y)  # same set: diagonal of S left out
+    assert C == pytest.approx(np.array([[0.4, 0.1], [0.1, np.nan]]), nan_ok=True)
+    C2 = st.class_stiffness(S, y, [0, 1, 1])  # two sets: every pair counts
+    assert C2 == pytest.approx(np.array([[(1.0 + 0.3) / 2, (0.5 - 0.2 + 1.0 + 0.4) / 4], [-0.6, 0.9]]))
+    assert st.within_between(np.array([[1.0, 0.2], [0.0, 0.5]])) == pytest.approx((0.75, 0.1))
+    assert st.pair_mean(S, same=True) == pytest.approx((0.5 - 0.2 + 0.3 + 0.4 - 0.6 + 0.8) / 6)
+
+
+def test_group_contrast_compares_pairs_inside_and_across_super_classes():
+    C = np.array([[1.0, 0.4, 0.0], [0.2, 1.0, -0.1], [0.1, -0.3, 1.0]])
+    assert st.group_contrast(C, ["a", "a", "b"]) == pytest.approx((0.3, (0.0 - 0.1 + 0.1 - 0.3) / 4))
+    with pytest.raises(ValueError, match="share a super-class"):
+        st.group_contrast(C, ["a", "b", "c"])
+
+
+def test_pairwise_distances():
+    A = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
+    B = torch.tensor([[0.0, 0.0], [0.0, 2.0]])
+    assert st.pairwise_distance(A, B).numpy() == pytest.approx(np.array([[5.0, math.sqrt(13)], [1.0, math.sqrt(5)]]))
+    assert st.pairwise_distance(A, metric="cosine").numpy() == pytest.approx(np.array([[0.0, 0.4], [0.4, 0.0]]))
+
+
+def test_stiffness_binned_by_distance():
+    S = torch.tensor([[1.0, 0.6, -0.2], [0.4, 1.0, 0.0], [-0.4, 0.2, 1.0]])
+    D = torch.tensor([[0.0, 1.0, 3.0], [1.5, 0.0, 2.5], [3.5, 2.0, 0.0]])
+    b = st.stiffness_vs_distance(S, D, same=True, edges=[0.0, 2.0, 4.0])
+    assert b.n.tolist() == [2, 4]
+    assert b.stiffness.tolist() == pytest.approx([0.5, (-0.2 + 0.0 - 0.4 + 0.2) / 4])
+    assert b.distance.tolist() == pytest.approx([1.25, 2.75])
+
+
+def test_critical_length_is_the_interpolated_zero_crossing():
+    rows = lambda s: pd.DataFrame({"distance": [1.0, 2.0, 3.0, 4.0], "stiffness": s})
+    assert st.critical_length(rows([0.6, 0.2, -0.2, -0.1])) == pytest.approx(2.5)  # first crossing only
+    assert st.critical_length(rows([0.6, 0.3, 0.1, 0.05])) == math.inf
+    assert st.critical_length(rows([-0.1, 0.3, 0.1, 0.0])) == 1.0
+    assert st.critical_length(rows([0.4, 0.0, 0.1, -0.3])) == 2.0
+
+
+def test_representations_are_the_hidden_activations():
+    X, _ = _data(n=4)
+    model = MODELS["mlp-bn"]()
+    _with_running_stats(model, X)
+    reps = st.representations(model, X)
+    assert list(reps) == st.hidden_layers(model) == ["3", "6"]
+    model.eval()
+    h1 = model[3](model[2](model[1](X)))
+    assert torch.allclose(reps["3"], h1)
+    assert torch.allclose(reps["6"], model[6](model[5](model[4](h1))))
+    with pytest.raises(ValueError, match="unknown layers"):
+        st.representations(model, X, ["nope"])
+
+
+# ------------------------------------------------------------------------------------------ experiment
+
+def _p(**kw):
+    base = dict(seed=0, device="cpu", dataset="digits", n_train=100, n_test=60, n_probe=40, model="mlp",
+                widths=[8], channels=[4], activation="relu", batch_norm=False, lr=0.1, lrs=[0.05, 0.1],
+                batch_size=20, epochs=4, n_checkpoints=4, n_seeds=1, metric="euclidean", n_bins=5,
+                memory_budget_mb=16.0)
+    return SimpleNamespace(**{**base, **kw})
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(lr=0.2), "'lr' = 0.2 must be one of 'lrs'"),
+    (dict(lrs=[0.1, 0.1]), "at least two different"),
+    (dict(n_probe=80), "'n_probe' = 80"),
+    (dict(batch_size=200), "'batch_size' = 200"),
+    (dict(epochs=1, n_checkpoints=10), "n_checkpoints = 10"),
+])
+def test_check_refuses_inconsistent_parameters(change, words):
+    with pytest.raises(ParameterError, match=words.replace("(", r"\(").replace("'", "'")):
+        ex.check(_p(**change))
+
+
+def test_schedule_checkpoints_at_equal_steps():
+    assert ex.schedule(_p()) == (5, 5, 20)
+    assert ex.schedule(_p(epochs=3, n_checkpoints=2)) == (5, 8, 16)
+
+
+def test_training_trend_reads_peak_and_onset_of_overfitting():
+    steps = [0, 10, 20, 30, 40]
+    curves = pd.DataFrame({"lr": 0.1, "seed": 0, "step": steps, "epoch": steps, "pairs": "train-test", "kind": "cos",
+                           "test_loss": [2.0, 1.0, 0.5, 0.6, 0.7], "train_loss": 0.0,
+                           "within": [0.9, 0.8, 0.7, 0.6, 0.5], "between": [-0.1, 0.05, 0.02, 0.01, 0.0]})
+    measured = ex.Measured(curves, pd.DataFrame(), pd.DataFrame(), {})
+    r = ex.training_trend(measured, _p()).iloc[0]
+    assert (r.step_star, r.step_max, r.between_max, r.between_star, r.between_end) == (20, 10, 0.05, 0.02, 0.0)
+    assert (r.test_loss_min, r.test_loss_end) == (0.5, 0.7)
+
+
+def test_xi_vs_lr_matches_epoch_and_training_loss():
+    xi = pd.DataFrame({"lr": [0.1] * 3 + [1.0] * 3, "seed": 0, "step": [0, 5, 10] * 2, "epoch": [0, 1, 2] * 2,
+                       "train_loss": [2.0, 0.8, 0.5, 2.0, 0.3, 0.1], "xi": [3.0, 2.5, 2.0, 3.0, 1.8, 1.5]})
+    curves = xi[["lr", "seed", "step"]].assign(pairs="train-test", kind="cos", within=[0.9, 0.8, 0.7, 0.9, 0.6, 0.5])
+    t = ex.xi_vs_lr(ex.Measured(curves, pd.DataFrame(), xi, {})).set_index("lr")
+    assert t.loss_level.tolist() == [0.5, 0.5]  # the slow run's lowest loss: both runs reach it
+    assert t.xi_epoch.tolist() == [2.0, 1.5] and t.within_epoch.tolist() == [0.7, 0.5]
+    assert t.xi_loss.tolist() == [2.0, 1.8] and t.epoch_at_loss.tolist() == [2, 1]
+
+
+def test_fashion_mnist_gets_the_notebook_super_classes():
+    data = SimpleNamespace(name="fashion-mnist", classes=tuple(range(10)))
+    groups = ex.superclasses(data)
+    assert groups[0] == groups[2] == groups[4] == groups[6] == "tops"
+    assert groups[5] == groups[7] == groups[9] == "footwear"
+    assert ex.superclasses(SimpleNamespace(name="digits", classes=tuple(range(10)))) is None
+    assert ex.superclasses(SimpleNamespace(name="cifar100", superclasses=(3, 3, 1))) == (3, 3, 1)
+
+
+def test_a_tiny_run_is_consistent_with_its_own_matrices():
+    p = _p()
+    data = ex.load_data(p)
+    runs = ex.train_runs(data, p)
+    assert [(r.lr, r.seed) for r in runs] == [(0.05, 0), (0.1, 0)]
+    measured = ex.measure_runs(data, p, runs)
+    assert sorted(measured.curves.step.unique()) == [0, 5, 10, 15, 20]  # init and every 5 of 20 steps
+    assert len(measured.curves) == 2 * 5 * 3 * 2  # runs x checkpoints x pair sets x kinds
+    for (lr, s, step, pairs, kind), C in measured.matrices.items():
+        row = measured.curves.query("lr == @lr and step == @step and pairs == @pairs and kind == @kind").iloc[0]
+        assert (row["within"], row["between"]) == pytest.approx(st.within_between(C))
+    assert {k[0] for k in measured.matrices} == {0.1}  # matrices are kept for the reference lr only
+    sign = measured.curves[measured.curves.kind == "sign"]
+    assert ((sign.within.abs() <= 1) & (sign.between.abs() <= 1)).all()
+    assert measured.xi.groupby("lr").size().tolist() == [5, 5]
+
+
+def test_run_summary_reads_each_run_by_its_own_rows():
+    hist = pd.DataFrame({"lr": [0.1] * 3 + [1.0] * 3, "seed": [1] * 3 + [0] * 3, "epoch": [0, 1, 2] * 2,
+                         "train_loss": [2.0, 1.0, 0.5, 2.0, 0.2, 0.1], "test_loss": [2.0, 0.9, 1.2, 2.0, 0.5, 0.4],
+                         "test_acc": [0.1, 0.5, 0.6, 0.1, 0.7, 0.8]})
+    t = ex.run_summary(hist).set_index("lr")
+    assert t.loc[0.1, ["seed", "epoch_min_test", "min_test_loss", "final_train_loss"]].tolist() == [1, 1, 0.9, 0.5]
+    assert t.loc[1.0, ["epoch_min_test", "final_test_loss", "final_test_acc"]].tolist() == [2, 0.4, 0.8]
+
+
+def test_figure_steps_and_the_recorded_matrices():
+    C = np.array([[0.5, -0.1], [0.2, 0.4]])
+    matrices = {(0.1, s, step, "train-test", "cos"): C + s for s in (0, 1) for step in (0, 10, 20)}
+    curves = pd.DataFrame({"step": [0, 10, 20]})
+    measured = ex.Measured(curves, pd.DataFrame(), pd.DataFrame(), matrices)
+    steps = ex.figure_steps(measured, pd.DataFrame({"step_star": [10]}))
+    assert steps.tolist() == [0, 10, 20]
+    t = ex.matrices_table(measured, [0, 20])
+    assert len(t) == 2 * 4 and sorted(t.step.unique()) == [0, 20]
+    assert t[(t.a == 1) & (t.b == 0)].value.tolist() == [0.2, 0.2]  # seed 0 only
