@@ -152,15 +152,15 @@ def start(stem, namespace, spec, check=None, threads=None):
     notebook) and otherwise to ``<stem>.record.json`` in the working directory.
 
     ``threads`` is fixed rather than left to the machine so that reductions, and so the printed
-    numbers, do not depend on the core count: ``$COMPANION_THREADS`` when set (sweeps set 1 per
-    worker), else two, measured on two cores with the Goldilocks defaults: 12 s of compute
-    against 17 s with one thread.
+    numbers, do not depend on the core count: ``$COMPANION_THREADS`` when set, else one. Two
+    threads were faster on two idle cores (12 s against 17 s of Goldilocks compute), but up to
+    ten times slower when anything else competes for the cores (a browser, a sweep, CI jobs).
     """
     params = validate(parameters_in(namespace), (*COMMON, *spec))
     if check is not None:
         check(SimpleNamespace(**params))
     params["device"] = resolve_device(params["device"])
-    torch.set_num_threads(threads or int(os.environ.get("COMPANION_THREADS", 2)))
+    torch.set_num_threads(threads or int(os.environ.get("COMPANION_THREADS", 1)))
     seed_everything(params["seed"])
     path = os.environ.get("COMPANION_RECORD") or f"{stem}.record.json"
     return Run(stem, params, path)
