@@ -1,0 +1,359 @@
+"""The learned resampler of neural adaptive tomography (Quek, Fort & Ng, arXiv:1812.06693), as built here.
+
+The paper replaces the Bayesian update of a particle filter by a network that maps the particle bank and the
+new data to a refined bank, applied once per round of a geometrically growing batch of copies. Its network
+details are not in the notes this companion works from (no reference code exists), so this module makes a
+documented choice:
+
+* **What the network sees.** The bank before the round, x_i (N particles, uniform weights), and the new data
+  through the Bayes reweighting they imply, log w_i = log L(batch | x_i) normalised, and the gradient of
+  log L(batch | x) at each particle; so one network serves every POVM and adaptive scheme. Everything is expressed in the coordinates z = W (x - m) whitened by the
+  bank's mean m and covariance (W W^T = cov^-1), so rounds at every scale look alike and one set of weights
+  serves every n.
+* **Architecture (permutation invariant, DeepSets).** An encoder phi maps each particle's (z_i, log N w_i) to a
+  feature h_i; a context vector pools them (weighted and plain means) together with the weighted mean z_w,
+  the Cholesky factor C of the weighted covariance and log(ESS / N). Each new particle j starts from an
+  ancestor a_j drawn by systematic resampling and a Gaussian draw eps_j, and is
+  ``z_w + alpha (z_aj - z_w) + beta C eps_j + C psi(h_aj, z_aj - z_w, eps_j, context)``
+  (psi: a two-layer MLP of width H = 64 whose first layer takes the context through a per-run term),
+  plus steps along the batch's log-likelihood gradient g_j at the ancestor, gamma C C^T g_j + gamma0 g_j, and a
+  draw at the bank's own scale, beta0 eps_j; alpha, beta, gamma, gamma0 and beta0 are set by a gate on the
+  context. The gradient is what lets one call move particles to where the bank has none (the Bayes filter
+  needs tempering and MCMC moves for that); it is cheap, since p = b + A x gives grad = sum_k n_k A_k / p_k. The gate and the last layer of psi start at zero, so the
+  untrained network *is* Liu-West (alpha = a = 0.98, beta = sqrt(1 - a^2)); training learns corrections.
+* **Output.** N new particles with uniform weights; a draw that is not a state is drawn again with fresh
+  eps (up to 10 times, the encoder and context computed once) and the rest are projected onto the state
+  space, as in :func:`companion.physics.particle_filter.liu_west`.
+* **Training (supervised meta-learning on simulated data).** True states from the filter's prior (the
+  Hilbert-Schmidt measure), a random measurement kind and adaptivity per episode, the rounds of the
+  geometric schedule unrolled with the network's own banks (on-policy, gradients truncated at each round).
+  The loss of a round is the energy score of the new bank against the true state, E||X - x*|| -
+  E||X - X'|| / 2 in coordinates scaled by sqrt(n) (so rounds weigh alike), a strictly proper score: it is minimised when the bank is a sample of the
+  posterior given the data, so the network is trained to be a Bayesian update, not just to point at the
+  state. ``companion.nn.train`` fits classifiers by cross-entropy on a fixed (X, y); this loss needs the
+  filter in the loop, hence the plain torch loop here.
+
+Models are saved as plain ``state_dict`` files (float32 tensors only) and loaded with
+``torch.load(weights_only=True)`` after a sha256 check.
+"""
+
+import argparse
+import contextlib
+import hashlib
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from . import particle_filter as PF
+from . import quantum as Q
+
+MODELS = Path(__file__).resolve().parents[3] / "data" / "models"
+# The committed models: file name and sha256 (data/models/README.md gives the commands that reproduce them).
+COMMITTED = {
+    1: ("neural_resampler_1q.pt", "dd84c41bd41c35a26554092e907bd606f2fac323ad1b644af7948b9b6c880eeb"),
+    2: ("neural_resampler_2q.pt", "34e34f0438cc192bd2c579122b78ba2ead498849026d0a09fbf9a68482adbe0e"),
+}
+# Training settings of the committed models (the command-line defaults).
+TRAIN_DEFAULTS = {1: dict(episodes=60, n_states=32, n_particles=256, rounds=10, hidden=64, lr=1e-3),
+                  2: dict(episodes=120, n_states=16, n_particles=256, rounds=10, hidden=64, lr=1e-3)}
+MAX_REDRAWS = 10
+
+
+def _mlp(sizes, zero_last=False):
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.SiLU())
+    if zero_last:
+        nn.init.zeros_(layers[-1].weight)
+        nn.init.zeros_(layers[-1].bias)
+    return nn.Sequential(*layers)
+
+
+class NeuralResampler(nn.Module):
+    """The permutation-invariant resampler for states of ``qubits`` qubits (k = 4**qubits - 1 coordinates).
+
+    Sizes: encoder k + 1 -> H -> H; decoder (H + 2k, plus the context through its own first layer) -> H -> H
+    -> k; gate context -> 2. With H = 64 that is about 15,000 weights for one qubit, 25,000 for two.
+    """
+
+    def __init__(self, qubits, hidden=64, a=PF.LIU_WEST_A):
+        super().__init__()
+        self.qubits, self.k = qubits, Q.dim(qubits) ** 2 - 1
+        k, H = self.k, hidden
+        self.ctx_dim = 2 * H + k + k * (k + 1) // 2 + 1
+        self.encoder = _mlp([2 * k + 1, H, H])
+        self.gate = _mlp([self.ctx_dim, 5], zero_last=True)
+        self.dec_particle = nn.Linear(H + 3 * k, H)
+        self.dec_context = nn.Linear(self.ctx_dim, H, bias=False)
+        self.dec_out = nn.Sequential(nn.SiLU(), *_mlp([H, H, k], zero_last=True))
+        self.register_buffer("logit_a", torch.tensor(float(np.log(a / (1 - a)))))
+        self.register_buffer("hidden", torch.tensor(hidden))
+        self.tril = torch.tril_indices(k, k)
+
+    def context(self, z, logw, g, C, log_ess):
+        """Per-particle features h (S, N, H) and per-run quantities: weighted mean, C, alpha, beta, gamma, context."""
+        N = z.shape[1]
+        w = logw.exp()
+        h = self.encoder(torch.cat([z.clamp(-10.0, 10.0), g, (logw + np.log(N)).clamp(-20.0, 5.0)[..., None] / 5.0],
+                                   -1))
+        zbar = (w[..., None] * z).sum(1)
+        ctx = torch.cat([(w[..., None] * h).sum(1), h.mean(1), zbar.clamp(-10.0, 10.0),
+                         C[:, self.tril[0], self.tril[1]].clamp(-10.0, 10.0), log_ess[:, None]], -1)
+        gate = self.gate(ctx)
+        alpha = torch.sigmoid(self.logit_a + gate[:, :1])
+        beta = torch.sqrt(1 - torch.sigmoid(self.logit_a) ** 2) * gate[:, 1:2].exp()
+        return h, dict(zbar=zbar, C=C, alpha=alpha, beta=beta, gamma=gate[:, 2:3], gamma0=gate[:, 3:4],
+                       beta0=gate[:, 4:5], ctx=self.dec_context(ctx))
+
+    def propose(self, run, z_anc, h_anc, g_anc, eps, per_run):
+        """New whitened particles for rows of runs ``run`` (M,) from ancestors (M, k), their features (M, H) and
+        likelihood gradients (M, k), and draws (M, k)."""
+        zbar, C = per_run["zbar"][run], per_run["C"][run]
+        CCg = torch.einsum("mij,mkj,mk->mi", C, C, g_anc)  # a step along the gradient, preconditioned by the posterior
+        base = (zbar + per_run["alpha"][run] * (z_anc - zbar) + per_run["beta"][run] * torch.einsum("mij,mj->mi", C, eps)
+                + per_run["gamma"][run] * CCg
+                # the same at the scale of the bank before the round (the identity in z): moves past a collapsed bank
+                + per_run["gamma0"][run] * g_anc + per_run["beta0"][run] * eps)
+        hidden = self.dec_particle(torch.cat([h_anc, (z_anc - zbar).clamp(-10.0, 10.0), g_anc, eps], -1))
+        return base + torch.einsum("mij,mj->mi", C, self.dec_out(hidden + per_run["ctx"][run]))
+
+
+def whiten(x):
+    """Mean m (S, k), whitening W and its inverse (S, k, k) of banks x (S, N, k) with uniform weights.
+
+    Variances below 1e-4 of the mean variance (a bank collapsed in some direction) are floored there, so
+    whitened coordinates stay within a few hundred of the bank.
+    """
+    m, cov = PF.weighted_moments(x, np.full(x.shape[:2], 1.0 / x.shape[1]))
+    lam, V = np.linalg.eigh(cov)
+    lam = np.maximum(lam, 1e-4 * lam.mean(1, keepdims=True) + 1e-300)
+    W = (V / np.sqrt(lam)[:, None, :]) @ np.swapaxes(V, 1, 2)
+    Winv = (V * np.sqrt(lam)[:, None, :]) @ np.swapaxes(V, 1, 2)
+    return m, W, Winv
+
+
+def squash(g, limit=10.0):
+    """Scale each vector (..., k) down to norm ``limit`` when it is longer (keeps network inputs in range)."""
+    norm = np.linalg.norm(g, axis=-1, keepdims=True)
+    return g * np.minimum(1.0, limit / np.maximum(norm, 1e-300))
+
+
+def _inputs(x, logw, rng, data):
+    """Whitened bank, normalised log-weights, likelihood gradients, posterior Cholesky factor, log ESS/N,
+    ancestors and draws. ``logw`` already includes the batch; ``data`` is the batch (for the gradients)."""
+    S, N, k = x.shape
+    m, W, Winv = whiten(x)
+    z = np.einsum("sij,snj->sni", W, x - m[:, None, :])
+    grad = PF.log_likelihood_grad(x, data)[1] if data else np.zeros_like(x)
+    g = squash(np.einsum("sji,snj->sni", Winv, grad))  # the gradient in z: Winv^T grad_x (Winv is symmetric)
+    logw = logw - logw.max(1, keepdims=True)
+    logw = logw - np.log(np.exp(logw).sum(1, keepdims=True))
+    w = np.exp(logw)
+    _, cov = PF.weighted_moments(z, w)
+    C = np.linalg.cholesky(cov + 1e-9 * np.eye(k))
+    log_ess = np.log(1.0 / (w * w).sum(1) / N)
+    anc = PF.systematic_indices(w, rng)
+    eps = rng.standard_normal((S, N, k))
+    return dict(m=m, W=W, Winv=Winv, z=z, g=g, logw=logw, C=C, log_ess=log_ess, anc=anc, eps=eps)
+
+
+def _t(a):
+    return torch.as_tensor(a, dtype=torch.float32)
+
+
+def _forward(model, inp):
+    """New whitened particles (S, N, k) as a tensor (differentiable), plus what a redraw needs."""
+    S, N, k = inp["z"].shape
+    z = _t(inp["z"])
+    g = _t(inp["g"])
+    h, per_run = model.context(z, _t(inp["logw"]), g, _t(inp["C"]), _t(inp["log_ess"]))
+    anc = torch.as_tensor(inp["anc"])[..., None]
+    z_anc = torch.take_along_dim(z, anc, 1).reshape(S * N, k)
+    h_anc = torch.take_along_dim(h, anc, 1).reshape(S * N, -1)
+    g_anc = torch.take_along_dim(g, anc, 1).reshape(S * N, k)
+    run = torch.arange(S).repeat_interleave(N)
+    out = model.propose(run, z_anc, h_anc, g_anc, _t(inp["eps"]).reshape(S * N, k), per_run)
+    return out.reshape(S, N, k), (run, z_anc, h_anc, g_anc, per_run)
+
+
+def resample(model, x, logw, rng, qubits, data=()):
+    """The neural resampler as a drop-in for Liu-West: banks x (S, N, k) with log-weights -> new banks.
+
+    Runs on one torch thread: products this small gain nothing from a second thread, and on a shared
+    two-core machine two threads were measured 10-20 times slower than one (thread contention).
+    """
+    S, N, k = x.shape
+    inp = _inputs(x, logw, rng, data)
+    with torch.no_grad(), _threads(1):
+        out, (run, z_anc, h_anc, g_anc, per_run) = _forward(model, inp)
+        x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], out.double().numpy())
+        x_new = x_new.reshape(S * N, k)
+        bad = ~Q.is_physical(x_new, qubits)
+        for _ in range(MAX_REDRAWS):
+            if not bad.any():
+                break
+            idx = np.nonzero(bad)[0]
+            eps = _t(rng.standard_normal((len(idx), k)))
+            z_b = model.propose(run[idx], z_anc[idx], h_anc[idx], g_anc[idx], eps, per_run).double().numpy()
+            x_new[idx] = inp["m"][idx // N] + np.einsum("mij,mj->mi", inp["Winv"][idx // N], z_b)
+            bad[idx] = ~Q.is_physical(x_new[idx], qubits)
+        if bad.any():
+            x_new[bad] = Q.project_coords(x_new[bad], qubits)
+    return x_new.reshape(S, N, k)
+
+
+def as_resampler(model):
+    """``model`` wrapped with the resampler signature ``(x, logw, rng, qubits, data) -> x'`` of the filter."""
+    return lambda x, logw, rng, qubits, data: resample(model, x, logw, rng, qubits, data)
+
+
+def energy_score(z_new, z_true, rng):
+    """Mean over runs of E||Z - z*|| - E||Z - Z'|| / 2 for banks z_new (S, N, k) and truths z_true (S, k).
+
+    A strictly proper score (Gneiting & Raftery 2007): its expectation is lowest when the bank is distributed
+    as the truth given the data.
+
+    The second expectation pairs each particle with the one a random shift away (an unbiased estimate).
+    """
+    N = z_new.shape[1]
+    shift = int(rng.integers(1, N))
+    spread = (z_new - torch.roll(z_new, shift, 1)).norm(dim=-1).mean(1)
+    return ((z_new - z_true[:, None, :]).norm(dim=-1).mean(1) - 0.5 * spread).mean()
+
+
+@contextlib.contextmanager
+def _threads(n):
+    """Run the block on ``n`` torch threads."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def _one_thread_everywhere():
+    """One torch thread and one BLAS thread for numpy: sums in a fixed order, so training is bit-reproducible."""
+    from threadpoolctl import threadpool_limits
+
+    with _threads(1), threadpool_limits(1):
+        yield
+
+
+def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, rounds=10, hidden=64, lr=1e-3,
+                    n_min=100, kinds=None, progress=None):
+    """Train a :class:`NeuralResampler` on simulated tomography; returns (model, history DataFrame).
+
+    Each episode draws ``n_states`` true states from the Hilbert-Schmidt prior, one measurement kind (pauli,
+    sic, and mub for two qubits) and adaptive or not, and runs ``rounds`` rounds of the doubling schedule from
+    ``n_min`` copies with the network as the resampler; every round is one Adam step on the energy score. Runs
+    on one CPU thread (torch and BLAS) so the result, and so its sha256, does not depend on the core count.
+    """
+    kinds = kinds or (("pauli", "sic") if qubits == 1 else ("pauli", "mub", "sic"))
+    rng = np.random.default_rng([seed, 7])
+    torch.manual_seed(seed)
+    rows = []
+    with _one_thread_everywhere():
+        model = NeuralResampler(qubits, hidden)
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        ns = n_min * 2 ** np.arange(rounds)
+        batches = np.diff(ns, prepend=0)
+        t0 = time.perf_counter()
+        for ep in range(episodes):
+            scheme = PF.Scheme(kinds[int(rng.integers(len(kinds)))], qubits, bool(rng.integers(2)))
+            truth = Q.sample_states("hilbert-schmidt", qubits, n_states, rng)
+            x_true = Q.to_coords(truth)
+            filt = PF.ParticleFilter(qubits, n_particles, n_states, rng, mh_steps=0)
+            for t, batch in enumerate(batches):
+                data = scheme.measure(truth, filt.estimate(), int(batch), rng)
+                logw = PF.log_likelihood(filt.x, data)
+                inp = _inputs(filt.x, logw, rng, data)
+                z_new, _ = _forward(model, inp)
+                scale = np.sqrt(ns[t])  # posterior widths shrink like 1/sqrt(n): every round's loss is O(1)
+                x_pred = _t(scale * inp["m"])[:, None, :] + torch.einsum("sij,snj->sni", _t(scale * inp["Winv"]), z_new)
+                loss = energy_score(x_pred, _t(scale * x_true), rng)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], z_new.detach().double().numpy())
+                bad = ~Q.is_physical(x_new, qubits)
+                x_new[bad] = Q.project_coords(x_new[bad], qubits)
+                filt.x = x_new
+                rows.append({"episode": ep, "round": t, "n": int(ns[t]), "kind": scheme.kind,
+                             "adaptive": scheme.adaptive, "loss": loss.item()})
+            if progress:
+                progress(ep, rows[-1], time.perf_counter() - t0)
+    model.eval()
+    return model, pd.DataFrame(rows)
+
+
+def sha256(path):
+    """Hex sha256 of a file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save(model, path):
+    """Save the model's state_dict (tensors only); returns its sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()  # through a buffer: torch.save would write the file's name into the archive
+    torch.save(state, buffer)
+    path.write_bytes(buffer.getvalue())
+    return sha256(path)
+
+
+def load(path, qubits, expected_sha256=None):
+    """Load a saved resampler with ``torch.load(weights_only=True)``; refuse a file whose sha256 differs."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no model at {path.name}; retrain with retrain=True or the command in "
+                                f"data/models/README.md")
+    digest = sha256(path)
+    if expected_sha256 is not None and digest != expected_sha256:
+        raise ValueError(f"{path.name} has sha256 {digest}, expected {expected_sha256}: the file is not the "
+                         f"committed model; retrain with retrain=True or restore it from git")
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    model = NeuralResampler(qubits, int(state["hidden"]))
+    model.load_state_dict(state)
+    model.eval()
+    return model
+
+
+def committed(qubits):
+    """The committed model for ``qubits`` qubits, checked against its sha256."""
+    name, digest = COMMITTED[qubits]
+    return load(MODELS / name, qubits, digest)
+
+
+def main(argv=None):
+    """Command line: train a resampler and save it, printing its sha256 (see data/models/README.md)."""
+    parser = argparse.ArgumentParser(description="Train the neural resampler of notebook 05 and save it.")
+    parser.add_argument("--qubits", type=int, choices=(1, 2), required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="output .pt file")
+    for key, value in TRAIN_DEFAULTS[1].items():
+        parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None)
+    args = parser.parse_args(argv)
+    settings = {**TRAIN_DEFAULTS[args.qubits],
+                **{k: getattr(args, k) for k in TRAIN_DEFAULTS[1] if getattr(args, k) is not None}}
+    t0 = time.perf_counter()
+    model, _ = train_resampler(args.qubits, seed=args.seed, **settings,
+                                     progress=lambda ep, row, s: print(f"episode {ep}: loss {row['loss']:.3f} "
+                                                                       f"({s:.0f} s)", flush=True))
+    digest = save(model, args.out)
+    print(f"saved {args.out} ({Path(args.out).stat().st_size} bytes) in {time.perf_counter() - t0:.0f} s, "
+          f"sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()

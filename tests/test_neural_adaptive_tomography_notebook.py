@@ -1,0 +1,82 @@
+"""The neural adaptive tomography notebook end to end through the runner, asserting on what it recorded."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from companion import runner
+
+NB = runner.find("05_neural_adaptive_tomography")
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default")
+    result = runner.run(NB, out=out, progress=False)
+    assert result.ok, result.error
+    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+
+
+@pytest.mark.slow
+def test_default_run_records_every_measurement_and_claim(default_run):
+    result, record = default_run
+    params = record["parameters"]
+    configs = len(params["qubits"]) * len(params["povms"]) * 2 * 2  # fixed/adaptive x bayes/neural
+    assert len(record["slopes"]) == configs
+    assert all(m["same_as_committed"] for m in record["models"])
+    assert {row["n"] for row in record["infidelity"]} >= {100, 1600, 25600}  # the doubling rounds
+    for row in record["infidelity"]:
+        assert 0 <= row["q25"] <= row["median"] <= row["q75"] <= 1
+    claims = record["claims"]
+    assert [c["claim"][:2] for c in claims[:6]] == ["C1", "C1", "C2", "C2", "C3", "C3"]
+    assert {c["claim"][:2] for c in claims} == {"C1", "C2", "C3", "C4", "C5", "C6"}
+    assert all(isinstance(c["holds"], bool) for c in claims) and claims == result.claims
+
+
+@pytest.mark.slow
+def test_one_qubit_slopes_follow_the_known_rates(default_run):
+    """Pure states: fixed Pauli bases give about n^-1/2, eigenbasis-adaptive ones about n^-1 (Mahler et al.)."""
+    _, record = default_run
+    slope = {(r["povm"], r["adaptive"], r["method"]): r["slope"] for r in record["slopes"] if r["qubits"] == 1}
+    for method in ("bayes", "neural"):
+        assert -0.7 < slope[("pauli", False, method)] < -0.35
+        assert slope[("pauli", True, method)] < -0.85
+    ratio = {(r["qubits"], r["povm"], r["method"]): r["ratio"] for r in record["adaptivity"]}
+    assert ratio[(1, "pauli", "bayes")] > 5 and ratio[(1, "sic", "bayes")] < 2
+
+
+@pytest.mark.slow
+def test_the_learned_filter_stays_near_the_bayesian_one_and_time_grows_slowly(default_run):
+    _, record = default_run
+    assert all(0.05 < r["ratio"] < 3 for r in record["matched_accuracy"])
+    fits = {(r["qubits"], r["method"]): r["time_slope"] for r in record["time_fits"]}
+    for q in record["parameters"]["qubits"]:
+        assert fits[(q, "neural")] < 0.5 < fits[(q, "per-copy")]
+    assert all(s["speedup_per_copy_big"] > s["speedup_per_copy"] > 1 for s in record["speedups"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, value, words", [
+    ("povms", "['sic']", ["'povms'", "must include 'pauli'"]),
+    ("n_particles_1q", "10", ["parameter 'n_particles_1q' = 10 is not allowed", "50 <= n_particles_1q"]),
+    ("qbits", "[1]", ["unknown parameter 'qbits'", "known parameters:"]),
+])
+def test_bad_parameters_stop_in_the_validation_cell(tmp_path, name, value, words):
+    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", name, value,
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 1
+    assert "ParameterError" in proc.stderr
+    for word in words:
+        assert word in proc.stderr
+    assert not (tmp_path / f"{NB.stem}.record.json").exists()  # stopped before any compute or record
+
+
+def test_every_spec_parameter_is_in_the_notebook_with_a_doc():
+    rows = runner.parameters(NB)
+    assert {row["name"] for row in rows} == {p.name for p in runner.spec(NB)}
+    for row in rows:
+        assert row["doc"] and row["allowed"] != "(not in the spec)", row["name"]
+    assert "paper" in runner.presets(NB)
+    preset = runner.load_preset(NB, "paper")
+    assert set(preset) <= {p.name for p in runner.spec(NB)}
