@@ -1,0 +1,293 @@
+"""The gradient covariance (Gram trick) and the break-even experiment functions, against exact answers."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from companion.experiments import break_even_point as be
+from companion.landscape import HessianOperator, dense_hessian
+from companion.landscape.covariance import (
+    centred,
+    covariance_spectrum,
+    dense_covariance,
+    gram,
+    minibatch_gradients,
+)
+from companion.nn import cnn, flat_params, mlp
+from companion.notebook import ParameterError
+
+DT = torch.float64
+
+
+def _data(n=48, features=5, classes=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, features, generator=gen, dtype=DT), torch.randint(classes, (n,), generator=gen)
+
+
+def _batches(n, L, B, seed=1):
+    return list(torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:L * B].view(L, B))
+
+
+# ---- the covariance and its Gram spectrum ----
+
+def test_gram_spectrum_equals_the_dense_covariance_spectrum_on_a_small_model():
+    X, y = _data()
+    model = mlp(5, [6], 3, activation="tanh", seed=0, dtype=DT)  # D = 6*5 + 6 + 3*6 + 3 = 57
+    L = 8
+    G = minibatch_gradients(model, X, y, _batches(len(X), L, 6))
+    assert G.shape == (L, 57)
+    spec = covariance_spectrum(G)
+    dense = torch.linalg.eigvalsh(dense_covariance(G)).flip(0)  # 57 eigenvalues, L - 1 = 7 non-zero
+    assert spec.rank == L - 1
+    assert spec.eigenvalues.numpy() == pytest.approx(dense[:L - 1].numpy(), rel=1e-10)
+    assert dense[L - 1:].abs().max() < 1e-12 * dense[0]
+    assert spec.lam_max == pytest.approx(dense[0].item(), rel=1e-12)
+    assert spec.trace == pytest.approx(torch.trace(dense_covariance(G)).item(), rel=1e-12)
+    assert spec.inv_cond == pytest.approx((dense[L - 2] / dense[0]).item(), rel=1e-10)
+
+
+def test_covariance_by_hand_is_centred_and_divided_by_L():
+    # mean 0; K = (1/4) [[2, 0], [0, 8]] = diag(0.5, 2)
+    G = torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 2.0], [0.0, -2.0]])
+    spec = covariance_spectrum(G)
+    assert spec.eigenvalues.tolist() == pytest.approx([2.0, 0.5])
+    assert (spec.lam_max, spec.trace, spec.inv_cond, spec.rank, spec.n_gradients) == pytest.approx((2.0, 2.5, 0.25, 2, 4))
+    # adding the same vector to every gradient changes nothing (centring)
+    assert covariance_spectrum(G + torch.tensor([3.0, -7.0])).eigenvalues.tolist() == pytest.approx([2.0, 0.5])
+    assert dense_covariance(G).flatten().tolist() == pytest.approx([0.5, 0.0, 0.0, 2.0])
+    assert gram(G).shape == (4, 4) and centred(G).sum(0).abs().max() == 0
+
+
+def test_two_opposite_gradients_give_one_eigenvalue_equal_to_the_squared_norm():
+    g = torch.tensor([3.0, 4.0])
+    spec = covariance_spectrum(torch.stack([g, -g]))  # K = (1/2)(g g^T + g g^T) = g g^T
+    assert spec.eigenvalues.tolist() == pytest.approx([25.0])
+    assert spec.inv_cond == 1.0
+
+
+def test_rank_is_capped_by_the_dimension_and_the_tolerance_drops_round_off():
+    gen = torch.Generator().manual_seed(3)
+    G = torch.randn(9, 3, generator=gen, dtype=DT)  # L - 1 = 8 > D = 3
+    spec = covariance_spectrum(G)
+    exact = torch.linalg.eigvalsh(dense_covariance(G)).flip(0)
+    assert spec.rank == 3
+    assert spec.eigenvalues.numpy() == pytest.approx(exact.numpy(), rel=1e-10)
+    assert spec.inv_cond == pytest.approx((exact[-1] / exact[0]).item(), rel=1e-10)
+    # float32 gradients that agree in exact arithmetic: still rank 1 (two distinct values)
+    g = torch.randn(1000, generator=gen)
+    same = torch.stack([g, g * 1.0000001, -g, g])
+    assert covariance_spectrum(same).rank == 1
+
+
+def test_equal_gradients_have_no_spectrum():
+    spec = covariance_spectrum(torch.ones(4, 3))
+    assert spec.rank == 0 and spec.lam_max == 0.0 and spec.trace == 0.0 and math.isnan(spec.inv_cond)
+
+
+@pytest.mark.parametrize("G, words", [(torch.ones(1, 3), "L >= 2"), (torch.ones(3), "shape \\(L, D\\)")])
+def test_bad_gradients_are_refused(G, words):
+    with pytest.raises(ValueError, match=words):
+        covariance_spectrum(G)
+
+
+def test_bad_rtol_and_too_few_batches_are_refused():
+    with pytest.raises(ValueError, match="rtol"):
+        covariance_spectrum(torch.randn(3, 2), rtol=0.0)
+    X, y = _data()
+    with pytest.raises(ValueError, match="at least 2"):
+        minibatch_gradients(mlp(5, [4], 3, dtype=DT), X, y, [torch.arange(4)])
+    with pytest.raises(ValueError, match="loss='hinge'"):
+        minibatch_gradients(mlp(5, [4], 3, dtype=DT), X, y, _batches(48, 2, 4), loss="hinge")
+
+
+def test_minibatch_gradients_are_the_per_batch_gradients_of_the_mean_loss():
+    X, y = _data()
+    model = mlp(5, [4], 3, seed=2, dtype=DT)
+    batches = _batches(len(X), 3, 5)
+    G = minibatch_gradients(model, X, y, batches)
+    for row, idx in zip(G, batches):
+        model.zero_grad()
+        F.cross_entropy(model(X[idx]), y[idx]).backward()
+        assert row.tolist() == pytest.approx(torch.cat([q.grad.reshape(-1) for q in model.parameters()]).tolist(),
+                                             rel=1e-12, abs=1e-15)
+
+
+def test_minibatch_gradients_leave_batch_norm_statistics_and_modes_alone():
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(40, 1, 8, 8, generator=gen, dtype=DT), torch.randint(3, (40,), generator=gen)
+    model = cnn((1, 8, 8), [4], 3, batch_norm=True, seed=0, dtype=DT).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    G = minibatch_gradients(model, X, y, _batches(40, 4, 10))
+    assert not model.training
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    # train mode: the first batch's gradient is that of a plain train-mode step
+    ref = cnn((1, 8, 8), [4], 3, batch_norm=True, seed=0, dtype=DT).train()
+    idx = _batches(40, 4, 10)[0]
+    F.cross_entropy(ref(X[idx]), y[idx]).backward()
+    assert G[0].tolist() == pytest.approx(torch.cat([q.grad.reshape(-1) for q in ref.parameters()]).tolist(),
+                                          rel=1e-10, abs=1e-14)
+
+
+# ---- curvature measured as a training step sees it ----
+
+def test_batch_hessian_is_the_hessian_without_batch_norm():
+    X, y = _data(n=20)
+    model = mlp(5, [4], 3, activation="tanh", seed=1, dtype=DT)
+    assert torch.allclose(dense_hessian(be.BatchHessian(model, X, y)), dense_hessian(HessianOperator(model, X, y)),
+                          rtol=1e-10, atol=1e-13)
+
+
+def test_batch_hessian_differentiates_through_the_batch_statistics():
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(12, 3, generator=gen, dtype=DT), torch.randint(2, (12,), generator=gen)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh(), nn.Linear(4, 2)).to(DT)
+    theta = flat_params(model)
+    names = [n for n, _ in model.named_parameters()]
+
+    def loss(t):  # the train-mode forward pass written out: normalise by the batch's own statistics
+        parts = dict(zip(names, torch.split(t, [q.numel() for q in model.parameters()])))
+        h = X @ parts["0.weight"].view(4, 3).T + parts["0.bias"]
+        h = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5) * parts["1.weight"] + parts["1.bias"]
+        return F.cross_entropy(torch.tanh(h) @ parts["3.weight"].view(2, 4).T + parts["3.bias"], y)
+
+    exact = torch.autograd.functional.hessian(loss, theta)
+    op = be.BatchHessian(model, X, y)
+    assert torch.allclose(dense_hessian(op), exact, rtol=1e-8, atol=1e-11)
+    assert not torch.allclose(dense_hessian(HessianOperator(model, X, y)), exact, atol=1e-3)  # eval mode differs
+    assert torch.equal(model[1].running_mean, torch.zeros(4))  # never updated
+
+
+def test_bn_statistics_are_set_to_the_batch_statistics():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(30, 3, generator=gen, dtype=DT) * 2 + 1
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(DT).eval()
+    be._set_bn_statistics(model, X)
+    h = model[0](X).detach()
+    assert model[1].running_mean.tolist() == pytest.approx(h.mean(0).tolist(), rel=1e-12)
+    assert model[1].running_var.tolist() == pytest.approx(h.var(0).tolist(), rel=1e-12)
+    assert model[1].momentum == 0.1 and not model.training
+
+
+def _tiny_p(**kw):
+    base = dict(dataset="digits", n_train=200, n_test=60, channels=[2], dtype="float64", lrs=[0.1, 0.3],
+                batch_size=20, batch_sizes=[10, 20], lr_batch=0.1, bn_lrs=[0.1, 0.3], steps=4, measure_every=2,
+                n_seeds=2, hessian_subset=30, hessian_iters=60, cov_batches=5, cov_batch_size=10, target_acc=0.2,
+                seed=0, device="cpu")
+    return SimpleNamespace(**{**base, **kw})
+
+
+def test_measure_matches_the_dense_hessian_and_the_covariance_of_the_batches():
+    p = _tiny_p()
+    data = be.load_data(p)
+    X, y = be.tensors(data, p)
+    model = be.make_model(data, p, False, 0)  # D = 2*9 + 2 + 2*16*10 + 10 = 350 parameters
+    hess, batches = be.probes(len(X), p)
+    assert len(hess) == 30 and len(batches) == 5 and len(torch.cat(batches).unique()) == 50  # disjoint
+    theta = flat_params(model) * 3  # a point away from the model's own parameters
+    m = be.measure(model, theta, X, y, hess, batches, p.hessian_iters, X_test=be.tensors(data, p, "test")[0])
+    assert torch.equal(flat_params(model), theta)
+    exact_h = torch.linalg.eigvalsh(dense_hessian(HessianOperator(model, X[hess], y[hess])))[-1].item()
+    spec = covariance_spectrum(minibatch_gradients(model, X, y, batches))
+    assert m["lam_H"] == pytest.approx(exact_h, rel=1e-8)
+    assert (m["lam_K"], m["trace_K"], m["inv_cond_K"], m["rank_K"]) == pytest.approx(
+        (spec.lam_max, spec.trace, spec.inv_cond, 4), rel=1e-12)
+    assert m["probs"].shape == (60, 10) and m["probs"].sum(1).tolist() == pytest.approx([1.0] * 60)
+
+
+# ---- tables and claims ----
+
+def _table(values, steps=(0, 10, 20, 30), acc=(0.1, 0.5, 0.8, 0.9)):
+    """One run per (lr, curve of lam_H); every other measure follows lam_H."""
+    rows = []
+    for lr, curve in values.items():
+        for step, a, v in zip(steps, acc, curve):
+            rows.append({"group": "lr", "model": "SimpleCNN", "lr": lr, "batch_size": 8, "seed": 0, "step": step,
+                         "train_acc": a, "lam_H": v, "lam_K": v / 10, "trace_K": v / 5, "inv_cond_K": 1 / v})
+    return pd.DataFrame(rows)
+
+
+def test_per_run_leaves_out_the_init_and_reads_matched_progress_at_the_first_hit():
+    runs = be.per_run(_table({0.1: [50.0, 3.0, 9.0, 4.0]}), target_acc=0.75).iloc[0]
+    assert runs.max_lam_H == 9.0 and runs.step_peak_H == 20 and runs.acc_peak_H == 0.8  # not the init's 50
+    assert runs.max_inv_cond_K == pytest.approx(1 / 3)
+    assert runs.step_at_target == 20 and runs.lam_H_at_target == 9.0 and runs.lam_K_at_target == 0.9
+    assert runs.max_lr_lam_H == pytest.approx(0.9) and runs.final_acc == 0.9
+    never = be.per_run(_table({0.1: [1.0, 2.0, 3.0, 4.0]}), target_acc=0.95).iloc[0]
+    assert math.isnan(never.step_at_target) and math.isnan(never.lam_K_at_target)
+
+
+def test_monotone_needs_every_step_of_the_seed_means_to_move_the_claimed_way():
+    runs = pd.DataFrame({"lr": [0.1, 0.1, 0.2, 0.2, 0.4, 0.4], "v": [5.0, 7.0, 4.0, 6.0, 1.0, 9.0]})
+    assert not be.monotone(runs, "lr", "v", -1)  # means 6, 5, 5: a tie counts against the claim
+    runs.loc[5, "v"] = 8.0  # means 6, 5, 4.5, although seed 1 alone would rise at the end
+    assert be.monotone(runs, "lr", "v", -1) and not be.monotone(runs, "lr", "v", 1)
+    assert not be.monotone(runs.assign(v=np.nan), "lr", "v", -1)
+
+
+def test_cap_slope_is_minus_one_when_the_peak_is_two_over_lr():
+    runs = pd.DataFrame({"group": "lr", "lr": [0.05, 0.1, 0.2], "max_lam_H": [40.0, 20.0, 10.0]})
+    assert be.cap_slope(runs) == pytest.approx(-1.0)
+
+
+def _runs(flip=False):
+    """Per-run tables where every claimed effect shows (f grows along each grid), or is reversed (flip)."""
+    rows = []
+    for group, key, grid in (("lr", "lr", [0.05, 0.1, 0.2]), ("batch", "batch_size", [8, 32, 128]),
+                             ("bn", "lr", [0.05, 0.2])):
+        for i, value in enumerate(grid):
+            f = (i + 1.0) ** (-1 if flip else 1)
+            g = f if group == "batch" else 1 / f  # peaks: fall along the lr grids, rise along the batch grid
+            for s in range(2):
+                rows.append({"group": group, "lr": value if key == "lr" else 0.1,
+                             "batch_size": value if key == "batch_size" else 32, "seed": s,
+                             "max_lam_H": 10 * g + 0.01 * s, "max_lam_K": g, "max_inv_cond_K": 0.01 / g,
+                             "lam_H_at_target": 10 / f, "lam_K_at_target": 1 / f, "inv_cond_K_at_target": f / 100})
+    runs = pd.DataFrame(rows)
+    return runs.assign(max_lr_lam_H=runs.lr * runs.max_lam_H)
+
+
+def test_claims_hold_on_runs_that_show_every_effect_and_fail_on_reversed_ones():
+    p = _tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9)
+    good = be.claims(p, _runs())
+    assert len(good) == 12 and all(r["holds"] for r in good), [r["claim"] for r in good if not r["holds"]]
+    assert [r["claim"][:2] for r in good] == ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4", "C5", "C6", "C6"]
+    assert good[0]["measured"].startswith("lr=0.05: 10 [10, 10]; lr=0.1: 5 [5, 5.01]")
+    assert "slope -0.79" in good[9]["measured"]  # peaks 10, 5, 3.33 over lr 0.05, 0.1, 0.2
+    assert not any(r["holds"] for r in be.claims(p, _runs(flip=True)))
+
+
+def test_check_refuses_unordered_grids_and_oversized_subsets():
+    with pytest.raises(ParameterError, match="'lrs' = \\[0.2, 0.1\\] must hold at least 2 values"):
+        be.check(_tiny_p(lrs=[0.2, 0.1]))
+    with pytest.raises(ParameterError, match="'bn_lrs'"):
+        be.check(_tiny_p(bn_lrs=[0.1]))
+    with pytest.raises(ParameterError, match="cov_batches \\* cov_batch_size = 300 .* n_train = 200"):
+        be.check(_tiny_p(cov_batches=30))
+    with pytest.raises(ParameterError, match="measure_every = 9 exceeds steps = 4"):
+        be.check(_tiny_p(measure_every=9))
+    be.check(_tiny_p())
+
+
+def test_trajectories_share_the_common_run_and_embed_deterministically():
+    p = _tiny_p(hessian_iters=8)
+    data = be.load_data(p)
+    table, probs = be.trajectories(data, p)
+    # lr grid (0.1, 0.3) x 2 seeds; batch grid (10, 20) at lr 0.1: B = 20 is the lr grid's run; BN (0.1, 0.3)
+    assert len(probs) == 2 * 2 + 1 * 2 + 2 * 2
+    shared = table[(table.lr == 0.1) & (table.batch_size == 20) & (table.model == "SimpleCNN")]
+    assert sorted(shared.group.unique()) == ["batch", "lr"]
+    a, b = (shared[shared.group == g].drop(columns="group").reset_index(drop=True) for g in ("lr", "batch"))
+    pd.testing.assert_frame_equal(a, b)
+    assert sorted(table.step.unique()) == [0, 2, 4] and (table.rank_K == p.cov_batches - 1).all()
+    emb = be.embedding(table, probs, "lr", seed=0)
+    assert len(emb) == 2 * 3 and {"pc1", "pc2"} <= set(emb.columns)
+    pd.testing.assert_frame_equal(emb, be.embedding(table, probs, "lr", seed=0))
+    runs = be.per_run(table, p.target_acc)
+    assert len(runs) == 2 * 2 + 2 * 2 + 2 * 2  # every (group, grid point, seed)

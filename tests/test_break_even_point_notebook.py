@@ -1,0 +1,89 @@
+"""The break-even notebook end to end through the runner, asserting on what it recorded."""
+
+import ast
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from companion import runner
+from companion.experiments import break_even_point as be
+
+NB = runner.find("10_break_even_point")
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("default")
+    result = runner.run(NB, out=out, progress=False)
+    assert result.ok, result.error
+    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+
+
+@pytest.mark.slow
+def test_default_run_records_every_run_and_claim(default_run):
+    result, record = default_run
+    p = record["parameters"]
+    assert p["dataset"] == "digits" and p["device"] in ("cpu", "cuda")
+    runs = pd.DataFrame(record["runs"])
+    sizes = {"lr": len(p["lrs"]), "batch": len(p["batch_sizes"]), "bn": len(p["bn_lrs"])}
+    assert runs.groupby("group").size().to_dict() == {g: n * p["n_seeds"] for g, n in sizes.items()}
+    claims = record["claims"]
+    assert [c["claim"][:2] for c in claims] == ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4", "C5", "C6", "C6"]
+    assert all(isinstance(c["holds"], bool) for c in claims) and claims == result.claims
+    assert record["cap_slope"] == pytest.approx(be.cap_slope(runs))
+
+
+@pytest.mark.slow
+def test_every_checkpoint_is_measured_and_converged(default_run):
+    _, record = default_run
+    p, table = record["parameters"], pd.DataFrame(record["trajectories"])
+    steps = list(range(0, p["steps"] + 1, p["measure_every"]))
+    for _, t in table.groupby(be.RUN):
+        assert t.step.tolist() == steps  # no run diverged at these learning rates
+    assert (table.rank_K == p["cov_batches"] - 1).all()  # L centred gradients span L - 1 directions
+    assert (table.lam_H_residual <= 0.05 * table.lam_H).all()  # Lanczos converged on the top eigenvalue
+    assert ((table.inv_cond_K > 0) & (table.inv_cond_K <= 1)).all()
+    assert (table.trace_K >= table.lam_K).all()
+
+
+@pytest.mark.slow
+def test_runs_of_one_seed_share_their_init_and_the_matched_step_reaches_the_target(default_run):
+    _, record = default_run
+    p, table = record["parameters"], pd.DataFrame(record["trajectories"])
+    init = table[(table.step == 0)].groupby(["model", "seed"])[["lam_H", "lam_K", "train_acc"]].nunique()
+    assert (init == 1).all().all()
+    for row in record["matched_progress"]:
+        t = table[(table.group == "lr") & (table.lr == row["lr"]) & (table.seed == row["seed"])]
+        hit = t[t.train_acc >= p["target_acc"]].step.min()
+        assert row["step_at_target"] == hit
+
+
+@pytest.mark.slow
+def test_unordered_grid_stops_in_the_validation_cell(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", "lrs", "[0.2, 0.1]",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert "ParameterError" in proc.stderr and "'lrs' = [0.2, 0.1]" in proc.stderr
+    assert not (tmp_path / f"{NB.stem}.record.json").exists()
+
+
+def test_every_spec_parameter_is_in_the_notebook_with_a_doc():
+    rows = runner.parameters(NB)
+    assert {row["name"] for row in rows} == {p.name for p in runner.spec(NB)}
+    assert all(row["doc"] and row["allowed"] != "(not in the spec)" for row in rows)
+
+
+def test_paper_preset_is_valid():
+    import yaml
+
+    from companion.notebook import COMMON, validate
+
+    preset = yaml.safe_load((NB.parent / "presets" / f"{NB.stem}.paper.yaml").read_text())
+    params = {row["name"]: row["default"] for row in runner.parameters(NB)}
+    values = {**{k: ast.literal_eval(v) for k, v in params.items()}, **preset}
+    validate(values, (*COMMON, *be.PARAMETERS))
+    be.check(type("P", (), values))
+    assert preset["dataset"] == "cifar10" and preset["device"] == "auto"
