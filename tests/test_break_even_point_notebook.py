@@ -1,7 +1,6 @@
 """The break-even notebook end to end through the runner, asserting on what it recorded."""
 
 import ast
-import json
 import subprocess
 import sys
 
@@ -9,6 +8,7 @@ import pandas as pd
 import pytest
 
 from companion import runner
+from conftest import run_notebook
 from companion.experiments import break_even_point as be
 
 NB = runner.find("10_break_even_point")
@@ -16,10 +16,7 @@ NB = runner.find("10_break_even_point")
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("default")
-    result = runner.run(NB, out=out, progress=False)
-    assert result.ok, result.error
-    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+    return run_notebook(NB, tmp_path_factory.mktemp("default"))
 
 
 @pytest.mark.slow

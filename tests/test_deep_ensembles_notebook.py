@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from companion import runner
+from conftest import run_notebook
 from companion.landscape import function_space as fs
 
 NB = runner.find("09_deep_ensembles")
@@ -15,10 +16,7 @@ CLAIMS = ["C1", "C1", "C2", "C3", "C4", "C5", "C6", "C6", "C7", "C7"]
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("default")
-    result = runner.run(NB, out=out, progress=False)
-    assert result.ok, result.error
-    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+    return run_notebook(NB, tmp_path_factory.mktemp("default"))
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from companion import runner
+from conftest import run_notebook
 
 NB = runner.find("03_goldilocks_zone")
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -21,10 +22,7 @@ def _companion(*args, out):
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("default")
-    result = runner.run(NB, out=out, progress=False)
-    assert result.ok, result.error
-    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+    return run_notebook(NB, tmp_path_factory.mktemp("default"))
 
 
 @pytest.mark.slow

@@ -1,21 +1,18 @@
 """The neural adaptive tomography notebook end to end through the runner, asserting on what it recorded."""
 
-import json
 import subprocess
 import sys
 
 import pytest
 from companion import runner
+from conftest import run_notebook
 
 NB = runner.find("05_neural_adaptive_tomography")
 
 
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("default")
-    result = runner.run(NB, out=out, progress=False)
-    assert result.ok, result.error
-    return result, json.loads((out / f"{NB.stem}.record.json").read_text())
+    return run_notebook(NB, tmp_path_factory.mktemp("default"))
 
 
 @pytest.mark.slow

@@ -6,9 +6,9 @@ from companion import runner
 
 
 def test_index_page_shows_claims_links_and_failures():
-    ok = runner.Result("03_goldilocks_zone", True, 12.0, Path("03_goldilocks_zone.html"),
-                       claims=[{"claim": "C1 <shell>", "measured": "0.42", "threshold": "> 2 s.e.", "holds": True},
-                               {"claim": "C2", "measured": "0.1", "threshold": "p < 0.05", "holds": False}])
+    ok = runner.Result("03_goldilocks_zone", True, 12.0, Path("03_goldilocks_zone.html"), record={"claims":
+                       [{"claim": "C1 <shell>", "measured": "0.42", "threshold": "> 2 s.e.", "holds": True},
+                               {"claim": "C2", "measured": "0.1", "threshold": "p < 0.05", "holds": False}]})
     failed = runner.Result("06_stiffness", False, 1.0, Path("06_stiffness.html"), error="failed in cell 3: ParameterError")
     page = runner.index_page([ok, failed], {"03_goldilocks_zone": "The Goldilocks zone", "06_stiffness": "Stiffness"})
     assert "<a href='03_goldilocks_zone.html'>The Goldilocks zone</a>" in page
@@ -18,7 +18,7 @@ def test_index_page_shows_claims_links_and_failures():
 
 
 def test_summary_line_counts_claims_that_hold():
-    r = runner.Result("x", True, 3.25, Path("x.html"), claims=[{"holds": True}, {"holds": False}])
+    r = runner.Result("x", True, 3.25, Path("x.html"), record={"claims": [{"holds": True}, {"holds": False}]})
     assert "claims holding 1/2" in r.summary() and "ok" in r.summary()
 
 

@@ -106,7 +106,11 @@ class Result:
     seconds: float
     html: Path
     error: str = ""
-    claims: list = field(default_factory=list)
+    record: dict = field(default_factory=dict)
+
+    @property
+    def claims(self):
+        return self.record.get("claims", [])
 
     def summary(self):
         held = sum(bool(c["holds"]) for c in self.claims)
@@ -138,8 +142,8 @@ def run(nb, params=None, preset=None, out="build", progress=True):
         os.environ.pop("COMPANION_RECORD", None)
     seconds = time.perf_counter() - start
     page = render_html(executed) if executed.exists() else executed.with_suffix(".html")
-    claims = json.loads(record.read_text()).get("claims", []) if record.exists() and not error else []
-    return Result(nb.stem, not error, seconds, page, error, claims)
+    recorded = json.loads(record.read_text()) if record.exists() and not error else {}
+    return Result(nb.stem, not error, seconds, page, error, recorded)
 
 
 def render_html(executed):
