@@ -21,7 +21,7 @@ run: install
 	$(VENV)/bin/companion build --out build
 
 test: install
-	$(PY) -m pytest --nbval tests notebooks
+	$(PY) -m pytest --nbval --nbval-cell-timeout=300 tests notebooks
 
 bench: install
 	$(PY) bench/run.py

@@ -1,6 +1,10 @@
 """Shared test helpers."""
 
-from companion import runner
+import os
+
+os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell takes seconds; a hang fails fast
+
+from companion import runner  # noqa: E402
 
 
 def run_notebook(nb, out, **kwargs):

@@ -20,6 +20,8 @@ import yaml
 from .notebook import COMMON, Param
 
 ROOT = Path(__file__).resolve().parents[2]
+# Seconds one cell may run before the run counts as failed, so a hung kernel never stalls a build or a sweep.
+CELL_TIMEOUT = int(os.environ.get("COMPANION_CELL_TIMEOUT", 3600))
 NOTEBOOKS = ROOT / "notebooks"
 
 
@@ -133,7 +135,7 @@ def run(nb, params=None, preset=None, out="build", progress=True):
     start, error = time.perf_counter(), ""
     try:
         papermill.execute_notebook(str(nb), str(executed), parameters=values, cwd=str(nb.parent),
-                                   progress_bar=progress, kernel_name="python3")
+                                   progress_bar=progress, kernel_name="python3", execution_timeout=CELL_TIMEOUT)
     except PapermillExecutionError as exc:
         error = f"{nb.stem}: failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     except Exception as exc:  # a dead kernel or a broken notebook: report it, let the other runs go on
