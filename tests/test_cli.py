@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from companion.data import DATASETS
 from test_data import DEBIAN_FASHION
 
 
@@ -16,7 +17,7 @@ def test_data_list_names_every_dataset_and_where_it_is():
     proc = companion("data", "list")
     assert proc.returncode == 0
     rows = {line.split()[0]: line.split()[1:] for line in proc.stdout.splitlines()}
-    assert set(rows) == {"digits", "fashion-mnist", "mnist", "cifar10", "mnist1d", "wfi-geant4"}
+    assert set(rows) == set(DATASETS)
     assert rows["digits"][0] == "builtin" and rows["mnist1d"][0] == "generated"
 
 
