@@ -3,6 +3,7 @@
     companion list
     companion run NB [-p NAME VALUE]... [--preset NAME] [--out DIR]
     companion build [--out DIR]          (what ``make run`` does)
+    companion site [--out DIR]           (what ``make site`` does: the committed notebooks, nothing run)
     companion sweep NB (-p NAME V1 V2 ...)... | --grid GRID.yaml [--preset NAME] [--workers N]
                     [--scheduler ADDRESS] [--retries K] [--out DIR]
     companion sweep collect DIR
@@ -47,6 +48,13 @@ def cmd_run(args):
 def cmd_build(args):
     results = runner.build(args.out)
     return 0 if all(r.ok for r in results) else 1
+
+
+def cmd_site(args):
+    from .site import build_site
+
+    print(f"wrote {build_site(args.out)}")
+    return 0
 
 
 def cmd_sweep(args):
@@ -120,6 +128,8 @@ def parser():
     sw.add_argument("--out", help="sweep folder (default build/sweeps/<stem>)")
     build = sub.add_parser("build", help="run every notebook with its defaults and write index.html")
     build.add_argument("--out", default="build")
+    site = sub.add_parser("site", help="render the committed notebooks and their claims to a static site")
+    site.add_argument("--out", default="build/site")
     dat = sub.add_parser("data", help="the dataset registry")
     dat.add_argument("action", choices=("list", "fetch", "verify"))
     dat.add_argument("name", nargs="?")
@@ -128,7 +138,7 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "sweep": cmd_sweep, "data": cmd_data}[args.command]
+    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "site": cmd_site, "sweep": cmd_sweep, "data": cmd_data}[args.command]
     return handler(args)
 
 

@@ -174,27 +174,35 @@ def build(out="build"):
         results.append(run(nb, out=out))
         print(results[-1].summary(), flush=True)
     index = Path(out) / "index.html"
-    index.write_text(index_page(results, {r.stem: title(nb) for r, nb in zip(results, nbs)}))
+    index.write_text(index_page([{"title": title(nb), "href": r.html.name, "claims": r.claims, "error": r.error,
+                                  "note": f"{r.seconds:.0f} s on this machine."} for r, nb in zip(results, nbs)]))
     print(f"\nwrote {index}")
     for r in results:
         print(r.summary())
     return results
 
 
-def index_page(results, titles):
-    """One page with every notebook's claims table and a link to its executed page."""
+def index_page(entries):
+    """One page with every notebook's claims table and a link to its page.
+
+    Each entry has ``title``, ``href``, ``claims`` and a ``note`` (how it was run), or an ``error``.
+    """
     parts = ["<!doctype html><meta charset='utf-8'><title>Paper companion: claims</title>",
              "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.yes{color:#060}.no{color:#a00}</style>",
              "<h1>Paper companion: which claims hold at the scale run here</h1>"]
-    for r in results:
-        parts.append(f"<h2><a href='{html.escape(r.html.name)}'>{html.escape(titles[r.stem])}</a></h2>")
-        if not r.ok:
-            parts.append(f"<p class='no'>The run failed: {html.escape(r.error)}</p>")
+    for e in entries:
+        parts.append(f"<h2><a href='{html.escape(e['href'])}'>{html.escape(e['title'])}</a></h2>")
+        if e.get("error"):
+            parts.append(f"<p class='no'>The run failed: {html.escape(e['error'])}</p>")
             continue
-        parts.append(f"<p>{r.seconds:.0f} s on this machine.</p><table><tr><th>claim</th><th>measured</th>"
-                     "<th>threshold</th><th>holds</th></tr>")
-        for c in r.claims:
+        if not e["claims"]:
+            parts.append(f"<p>{html.escape(e['note'])} It has no claims table.</p>")
+            continue
+        held = sum(bool(c["holds"]) for c in e["claims"])
+        parts.append(f"<p>{html.escape(e['note'])} {held} of {len(e['claims'])} claims hold.</p><table><tr>"
+                     "<th>claim</th><th>measured</th><th>threshold</th><th>holds</th></tr>")
+        for c in e["claims"]:
             verdict = "yes" if c["holds"] else "no"
             parts.append("<tr>" + "".join(f"<td>{html.escape(str(c[k]))}</td>" for k in ("claim", "measured", "threshold"))
                          + f"<td class='{verdict}'>{verdict}</td></tr>")
