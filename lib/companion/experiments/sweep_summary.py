@@ -57,3 +57,23 @@ def plot_metric(frame, p):
     ax.set(title=f"{p.y} against {p.x}" + (f" by {p.hue}" if p.hue else ""))
     fig.tight_layout()
     return fig
+
+
+def explorer(frame, p):
+    """Widgets: pick the metric, the colour grouping and the x scale of the plot above (no recomputation)."""
+    from types import SimpleNamespace
+
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    numeric = [c for c in frame.select_dtypes("number").columns if c != p.x]
+    groups = [""] + [c for c in frame.columns if c not in (p.x, p.y) and 1 < frame[c].nunique() <= 8]
+
+    def show(y, hue, log_x):
+        plot_metric(frame, SimpleNamespace(**{**vars(p), "y": y, "hue": hue, "log_x": log_x}))
+        plt.show()
+
+    return widgets.interactive(show, y=widgets.Dropdown(options=numeric, value=p.y, description="metric"),
+                               hue=widgets.Dropdown(options=groups, value=p.hue if p.hue in groups else "",
+                                                    description="colour by"),
+                               log_x=widgets.Checkbox(value=p.log_x, description="log x"))
