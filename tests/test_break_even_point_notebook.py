@@ -1,6 +1,5 @@
 """The break-even notebook end to end through the runner, asserting on what it recorded."""
 
-import ast
 import subprocess
 import sys
 
@@ -65,22 +64,3 @@ def test_unordered_grid_stops_in_the_validation_cell(tmp_path):
     assert proc.returncode == 1
     assert "ParameterError" in proc.stderr and "'lrs' = [0.2, 0.1]" in proc.stderr
     assert not (tmp_path / f"{NB.stem}.record.json").exists()
-
-
-def test_every_spec_parameter_is_in_the_notebook_with_a_doc():
-    rows = runner.parameters(NB)
-    assert {row["name"] for row in rows} == {p.name for p in runner.spec(NB)}
-    assert all(row["doc"] and row["allowed"] != "(not in the spec)" for row in rows)
-
-
-def test_paper_preset_is_valid():
-    import yaml
-
-    from companion.notebook import COMMON, validate
-
-    preset = yaml.safe_load((NB.parent / "presets" / f"{NB.stem}.paper.yaml").read_text())
-    params = {row["name"]: row["default"] for row in runner.parameters(NB)}
-    values = {**{k: ast.literal_eval(v) for k, v in params.items()}, **preset}
-    validate(values, (*COMMON, *be.PARAMETERS))
-    be.check(type("P", (), values))
-    assert preset["dataset"] == "cifar10" and preset["device"] == "auto"

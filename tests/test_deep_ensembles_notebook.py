@@ -104,14 +104,3 @@ def test_bad_parameters_stop_before_any_training(tmp_path, name, value, words):
         assert word in proc.stderr
     record = tmp_path / f"{NB.stem}.record.json"
     assert not record.exists() or "runs" not in json.loads(record.read_text())  # nothing trained
-
-
-def test_every_spec_parameter_is_in_the_notebook_with_a_doc_and_the_paper_preset_is_valid():
-    declared = {row["name"]: row for row in runner.parameters(NB)}
-    assert set(declared) == {p.name for p in runner.spec(NB)}
-    assert all(row["doc"] and row["allowed"] != "(not in the spec)" for row in declared.values())
-    preset = runner.load_preset(NB, "paper")
-    spec = {p.name: p for p in runner.spec(NB)}
-    for name, value in preset.items():
-        assert spec[name].problem(value) is None, name
-    assert preset["dataset"] == "cifar10" and preset["channels"] == [64, 128, 256, 256]

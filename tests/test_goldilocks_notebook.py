@@ -89,8 +89,3 @@ def test_cli_list_shows_every_parameter_with_default_range_and_doc():
         assert row["doc"], row["name"]
         assert row["name"] in proc.stdout
     assert "0 <= seed <= 2147483647" in proc.stdout
-
-
-def test_every_spec_parameter_is_in_the_notebook():
-    declared = {row["name"] for row in runner.parameters(NB)}
-    assert declared == {p.name for p in runner.spec(NB)}

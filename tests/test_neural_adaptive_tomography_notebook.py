@@ -67,13 +67,3 @@ def test_bad_parameters_stop_in_the_validation_cell(tmp_path, name, value, words
     for word in words:
         assert word in proc.stderr
     assert not (tmp_path / f"{NB.stem}.record.json").exists()  # stopped before any compute or record
-
-
-def test_every_spec_parameter_is_in_the_notebook_with_a_doc():
-    rows = runner.parameters(NB)
-    assert {row["name"] for row in rows} == {p.name for p in runner.spec(NB)}
-    for row in rows:
-        assert row["doc"] and row["allowed"] != "(not in the spec)", row["name"]
-    assert "paper" in runner.presets(NB)
-    preset = runner.load_preset(NB, "paper")
-    assert set(preset) <= {p.name for p in runner.spec(NB)}

@@ -97,17 +97,3 @@ def test_ci_preset_on_fashion_mnist_records_claims_with_super_classes(ci_run):
     assert all(c["holds"] for c in _per_seed(record, "C1"))
     losses = [r["train_loss"] for r in record["history"] if r["step"] == 0]
     assert losses == pytest.approx([2.3026] * len(losses), abs=0.1)  # near ln 10 at init: 10 real classes
-
-
-def test_every_spec_parameter_is_in_the_notebook_with_its_doc():
-    rows = runner.parameters(NB)
-    assert {row["name"] for row in rows} == {p.name for p in runner.spec(NB)}
-    for row in rows:
-        assert row["doc"] and row["allowed"] != "(not in the spec)", row["name"]
-
-
-def test_presets_name_only_known_parameters():
-    known = {p.name for p in runner.spec(NB)}
-    assert set(runner.presets(NB)) >= {"ci", "paper"}
-    for name in ("ci", "paper"):
-        assert set(runner.load_preset(NB, name)) <= known, name

@@ -87,16 +87,3 @@ def test_inconsistent_parameters_stop_before_compute(tmp_path):
     assert proc.returncode == 1
     assert "ParameterError" in proc.stderr and "flare_amplitudes" in proc.stderr
     assert not (tmp_path / f"{NB.stem}.record.json").exists()
-
-
-def test_every_spec_parameter_is_in_the_notebook():
-    declared = {row["name"] for row in runner.parameters(NB)}
-    assert declared == {p.name for p in runner.spec(NB)}
-    assert all(row["doc"] for row in runner.parameters(NB))
-
-
-def test_presets_name_known_parameters():
-    names = {p.name for p in runner.spec(NB)}
-    for preset in ("geant4", "paper"):
-        values = runner.load_preset(NB, preset)
-        assert set(values) <= names and values["geant4"] is True
