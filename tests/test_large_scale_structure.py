@@ -1,0 +1,170 @@
+"""The large-scale-structure experiment functions (notebook 07), on cases small enough to check exactly."""
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from companion.experiments import large_scale_structure as lss
+from companion.landscape import HessianOperator, dense_hessian
+from companion.nn import flat_params, mlp
+from companion.notebook import ParameterError
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _params(**over):
+    p = dict(seed=0, device="cpu", dataset="digits", n_train=120, n_test=60, model="mlp", widths=[6], n_seeds=1,
+             scales=[0.5, 1.0, 2.0], subspace_dims=[4, 16], subspace_steps=5, subspace_lr=0.05, d90_fraction=0.9,
+             lr=0.2, lrs=[0.1, 0.2], width_factors=[0.5, 1.0], l2s=[0.0, 0.01], batch_size=30, max_steps=30,
+             target_loss=0.05, checkpoint_every=10, lanczos_iters=8, n_solutions=3, connector_shared=2,
+             connector_steps=5, connector_lr=0.01, connector_batch=30, connector_points=3, toy_dim=60, toy_short=8,
+             toy_eps=0.2, toy_reach=3.0, toy_radii=[0.5, 1.0, 4.0], toy_dims=[2, 8, 12])
+    p.update(over)
+    return SimpleNamespace(**p)
+
+
+# --- pure functions ------------------------------------------------------------------------------------------------
+
+def test_d_threshold_interpolates_in_log_d():
+    assert lss.d_threshold([10, 100], [0.5, 0.9], 0.7) == pytest.approx(math.sqrt(10 * 100))
+    assert lss.d_threshold([10, 100, 1000], [0.5, 0.6, 0.9], 0.9) == pytest.approx(1000)
+    assert lss.d_threshold([10, 100], [0.95, 0.99], 0.9) == 10.0  # the first grid point already reaches it
+    assert math.isnan(lss.d_threshold([10, 100], [0.1, 0.2], 0.9))
+
+
+def test_intrinsic_dimension_uses_each_seeds_full_space_accuracy():
+    p = _params(subspace_dims=[10, 100], d90_fraction=0.5)
+    rows = [{"seed": 0, "scale": 1.0, "radius": 2.0, "dim": 500, "full": True, "test_acc": 0.8}]
+    for scale, accs in ((1.0, (0.2, 0.6)), (2.0, (0.1, 0.3))):
+        rows += [{"seed": 0, "scale": scale, "radius": 2 * scale, "dim": d, "full": False, "test_acc": a}
+                 for d, a in zip((10, 100), accs)]
+    out = lss.intrinsic_dimension(pd.DataFrame(rows), p).set_index("scale")
+    assert out.loc[1.0, "target_acc"] == pytest.approx(0.4)
+    assert out.loc[1.0, "d90"] == pytest.approx(math.sqrt(1000))  # 0.4 is halfway from 0.2 to 0.6
+    assert math.isnan(out.loc[2.0, "d90"])
+    assert lss._above(out.loc[2.0, "d90"], out.loc[1.0, "d90"]) and not lss._above(1.0, float("nan"))
+
+
+def test_knob_settings_sweep_one_knob_at_a_time_around_the_base():
+    settings = lss.knob_settings(_params())
+    assert settings == [("lr", 0.1, 0.1, 1.0, 0.0), ("lr", 0.2, 0.2, 1.0, 0.0), ("width", 0.5, 0.2, 0.5, 0.0),
+                        ("width", 1.0, 0.2, 1.0, 0.0), ("l2", 0.0, 0.2, 1.0, 0.0), ("l2", 0.01, 0.2, 1.0, 0.01)]
+
+
+def test_knob_effects_are_changes_from_the_smallest_to_the_largest_value():
+    t = pd.DataFrame({"seed": 0, "knob": ["lr", "lr", "lr"], "value": [0.4, 0.1, 0.2], "lam_path": [1.0, 3.0, 2.0],
+                      "lam_end": [0.5, 1.5, 1.0], "radius_pp": [0.3, 0.1, 0.2], "reached": [True, True, False]})
+    e = lss.knob_effects(t).iloc[0]
+    assert (e["from"], e["to"]) == (0.1, 0.4)
+    assert e.d_lam_path == pytest.approx(-2.0) and e.d_lam_end == pytest.approx(-1.0)
+    assert e.d_radius_pp == pytest.approx(0.2) and not e.all_reached
+
+
+def test_barriers_rise_above_the_higher_end():
+    paths = pd.DataFrame({"seed": 0, "kind": "straight line", "pair": "0-1", "t": [0.0, 0.5, 1.0],
+                          "loss": [0.1, 0.7, 0.3], "acc": [1.0, 0.5, 0.9]})
+    b = lss.path_barriers(paths).iloc[0]
+    assert (b.end_loss, b.max_loss, b.min_acc) == (0.3, 0.7, 0.5) and b.barrier == pytest.approx(0.4)
+    faces = pd.DataFrame({"seed": 0, "kind": "star", "face": [0, 0, 1, 1], "w_end": [1.0, 0.0, 1.0, 0.0],
+                          "loss": [0.2, 0.25, 0.3, 0.25], "acc": 1.0})
+    c = lss.connector_barriers(faces).iloc[0]
+    assert (c.faces, c.end_loss, c.max_loss, c.barrier) == (2, 0.3, 0.3, 0.0)
+
+
+def test_check_refuses_inconsistent_parameters():
+    for over, words in (({"scales": [0.5, 2.0]}, "including 1.0"),
+                        ({"subspace_dims": [16, 4]}, "strictly increasing"),
+                        ({"lrs": [0.1, 0.4]}, "lrs = [0.1, 0.4] needs at least 2 values including the base 0.2"),
+                        ({"batch_size": 500}, "exceeds n_train"),
+                        ({"toy_short": 60}, "must be below toy_dim"),
+                        ({"n_solutions": 8}, "toy_short = -4; 2 shared points need at least 1"),
+                        ({"toy_radii": [0.5, 2.0]}, "toy_radii"),
+                        ({"toy_dims": [2, 80]}, "larger than toy_dim")):
+        with pytest.raises(ParameterError, match=words.replace("[", r"\[").replace("]", r"\]")):
+            lss.check(_params(**over))
+    lss.check(_params())
+
+
+# --- networks ------------------------------------------------------------------------------------------------------
+
+def test_top_eigenvalue_matches_the_dense_hessian():
+    model = mlp(3, [4], 2, activation="tanh", seed=1)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(30, 3, generator=gen), torch.arange(30) % 2
+    before = flat_params(model)
+    theta = before * 1.5
+    lam = lss.top_eigenvalue(model, theta, X, y, iters=100)
+    ref = torch.linalg.eigvalsh(dense_hessian(HessianOperator(lss.model_at(model, theta, torch.float64),
+                                                              X.double(), y))).max().item()
+    assert lam == pytest.approx(ref, rel=1e-9)
+    assert torch.equal(flat_params(model), before)  # the model itself is untouched
+
+
+def test_subspace_training_offsets_scale_the_radius_and_nest_the_subspaces():
+    p = _params()
+    data = lss.load_data(p)
+    sub = lss.subspace_training(data, p)
+    assert len(sub) == len(p.scales) * len(p.subspace_dims) + 1
+    full = sub[sub.full].iloc[0]
+    assert full.dim == lss.n_params(lss.make_model(data, p)) and full.scale == 1.0
+    radii = sub[~sub.full].groupby("scale").radius.first()
+    assert radii.to_numpy() == pytest.approx(np.array(p.scales) * radii[1.0], rel=1e-6)
+    assert np.isfinite(sub.train_loss).all()
+    with pytest.raises(ParameterError, match="asks for d = 5000, but the model has only D = 460"):
+        lss.load_data(_params(subspace_dims=[5000]))
+
+
+def test_the_cnn_variant_builds_and_trains_in_a_subspace():
+    p = _params(model="cnn", widths=[2], scales=[1.0, 2.0], subspace_dims=[3])
+    data = lss.load_data(p)
+    sub = lss.subspace_training(data, p)
+    assert len(sub) == 3 and np.isfinite(sub.train_loss).all()
+    with pytest.raises(ParameterError, match="needs images"):
+        lss.load_data(_params(dataset="mnist1d", model="cnn"))
+
+
+def test_solutions_reuse_the_base_runs_and_connectors_keep_their_ends():
+    p = _params()
+    data = lss.load_data(p)
+    knobs, base = lss.knob_study(data, p)
+    assert len(knobs) == 6 and (knobs[knobs.value.isin([0.2]) & (knobs.knob == "lr")].lam_path > 0).all()
+    same = knobs[((knobs.knob == "lr") & (knobs.value == 0.2)) | ((knobs.knob == "width") & (knobs.value == 1.0))]
+    assert same.radius.nunique() == 1  # the base setting is one run, listed under every knob
+    sols = lss.solutions(data, p, base)
+    assert len(sols[0]) == 3 and torch.equal(sols[0][0], base[0])
+    assert not torch.equal(sols[0][1], sols[0][2])
+    paths, faces, history = lss.connector_study(data, p, sols)
+    ends = paths[paths.t.isin([0.0, 1.0])]
+    for (kind, pair), t in ends.groupby(["kind", "pair"]):  # straight lines and star paths start at the same ends
+        other = ends[(ends.pair == pair) & (ends.kind != kind)]
+        assert t.loss.to_numpy() == pytest.approx(other.loss.to_numpy(), rel=1e-6)
+    assert set(faces.kind) == {"star", "simplex (k=2)"} and len(history) == 2 * p.connector_steps
+
+
+# --- the toy -------------------------------------------------------------------------------------------------------
+
+def test_toy_predictions_follow_the_dimension_counts():
+    p = _params(n_seeds=2)
+    curves, thresholds = lss.toy_subspace(p)
+    tunnel = thresholds[thresholds.model.str.startswith("tunnel")]
+    assert (tunnel.d_star == p.toy_short).all() and len(tunnel) == 2 * len(p.toy_radii)
+    assert len(curves) == 2 * len(p.toy_radii) * len(p.toy_dims)
+    conn = lss.toy_connectivity(p)
+    assert conn.m.tolist() == list(range(1, 9))
+    assert conn.shared_dim.tolist() == [52, 44, 36, 28, 20, 12, 4, -1]
+    paths, bars = lss.toy_paths(p)
+    b = bars.set_index(["seed", "kind"]).max_loss
+    for s in (0, 1):
+        assert b[(s, "star")] <= lss.LINE_TOL and b[(s, "simplex (k=2)")] <= lss.LINE_TOL
+        assert b[(s, "straight lines")] > 0.01
+    assert (paths[paths.kind == "star"].loss <= lss.LINE_TOL).all()

@@ -1,0 +1,109 @@
+"""The large-scale-structure notebook (07) end to end through the runner, asserting on what it recorded."""
+
+import ast
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from companion import runner
+from companion.experiments import large_scale_structure as lss
+from companion.notebook import validate
+from conftest import run_notebook
+
+NB = runner.find("07_large_scale_structure")
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    return run_notebook(NB, tmp_path_factory.mktemp("default"))
+
+
+def _claim_ids(n_seeds):
+    def per_seed(ids):
+        return [i for i in ids for _ in range(n_seeds)]
+
+    return (["C1"] + per_seed(["C1", "C2", "C2"]) + ["C3", "C3"] * n_seeds + per_seed(["C4"])
+            + ["C4", "C4"] * n_seeds + ["C5", "C5"] * n_seeds + ["C5"])
+
+
+@pytest.mark.slow
+def test_default_run_records_every_measurement_and_a_claim_per_seed(default_run):
+    result, record = default_run
+    params = record["parameters"]
+    assert params["dataset"] == "digits" and params["n_seeds"] >= 2 and params["n_solutions"] >= 3
+    claims = record["claims"]
+    assert [c["claim"][:2] for c in claims] == _claim_ids(params["n_seeds"])
+    assert all(isinstance(c["holds"], bool) for c in claims) and claims == result.claims
+    assert all(f"(seed {s})" in " ".join(c["claim"] for c in claims) for s in range(params["n_seeds"]))
+    assert result.html.exists()
+
+
+@pytest.mark.slow
+def test_subspace_offsets_sit_at_the_scaled_radii_and_the_toy_tunnel_threshold_is_n(default_run):
+    _, record = default_run
+    params = record["parameters"]
+    for s in range(params["n_seeds"]):
+        rows = {r["scale"]: r["radius"] for r in record["d90"] if r["seed"] == s}
+        assert sorted(rows) == sorted(params["scales"])
+        for scale, radius in rows.items():
+            assert radius == pytest.approx(scale * rows[1.0], rel=1e-6)
+    tunnel = [r["d_star"] for r in record["toy_thresholds"] if r["model"].startswith("tunnel")]
+    assert tunnel == [params["toy_short"]] * (params["n_seeds"] * len(params["toy_radii"]))
+    whole = [r for r in record["toy_thresholds"] if r["model"] == "wedge, whole plane"]
+    assert all(r["d_star"] < params["toy_short"] for r in whole)  # a widening wedge is reached below n
+
+
+@pytest.mark.slow
+def test_knob_runs_are_compared_at_matched_loss(default_run):
+    _, record = default_run
+    params = record["parameters"]
+    runs = record["knobs"]
+    assert len(runs) == params["n_seeds"] * (len(params["lrs"]) + len(params["width_factors"]) + len(params["l2s"]))
+    assert all(r["reached"] and r["train_loss"] <= params["target_loss"] for r in runs)
+    assert all(r["lam_path"] > 0 and r["lam_end"] > 0 for r in runs)
+
+
+@pytest.mark.slow
+def test_connectors_start_at_the_solutions_and_are_judged_against_the_straight_lines(default_run):
+    _, record = default_run
+    params = record["parameters"]
+    barriers = record["barriers"]
+    pairs = params["n_solutions"] * (params["n_solutions"] - 1) // 2
+    assert len(barriers) == 2 * pairs * params["n_seeds"]
+    for s in range(params["n_seeds"]):
+        mine = [b for b in barriers if b["seed"] == s]
+        line = {b["pair"]: b for b in mine if b["kind"] == "straight line"}
+        star = {b["pair"]: b for b in mine if b["kind"] == "star"}
+        assert set(line) == set(star)
+        for pair in line:  # the same two ends, so the same end loss
+            assert star[pair]["end_loss"] == pytest.approx(line[pair]["end_loss"], rel=1e-6)
+        conn = [c for c in record["connectors"] if c["seed"] == s]
+        assert {c["faces"] for c in conn} == {params["n_solutions"]}
+        assert all(c["end_loss"] == pytest.approx(max(b["end_loss"] for b in line.values()), rel=1e-6) for c in conn)
+    toy = record["toy_connectivity"]
+    assert [r["shared_dim"] for r in toy] == [max(-1, r["D_minus_m_n"]) for r in toy]
+
+
+@pytest.mark.slow
+def test_bad_parameters_stop_in_the_validation_cell(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", "scales", "[0.5, 2.0]",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 1
+    assert "ParameterError" in proc.stderr and "including 1.0" in proc.stderr
+    assert not (tmp_path / f"{NB.stem}.record.json").exists()
+
+
+def test_the_paper_preset_is_valid_for_the_spec_and_its_constraints():
+    values = {row["name"]: ast.literal_eval(row["default"]) for row in runner.parameters(NB)}
+    values.update(yaml.safe_load((NB.parent / "presets" / f"{NB.stem}.paper.yaml").read_text()))
+    validate(values, runner.spec(NB))
+    lss.check(SimpleNamespace(**values))
+    assert values["dataset"] == "cifar10" and values["model"] == "cnn" and values["n_seeds"] >= 3
+
+
+def test_every_spec_parameter_is_in_the_notebook():
+    declared = {row["name"] for row in runner.parameters(NB)}
+    assert declared == {p.name for p in runner.spec(NB)}
