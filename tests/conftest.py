@@ -4,7 +4,18 @@ import os
 
 os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell takes seconds; a hang fails fast
 
+import pytest  # noqa: E402
+import torch  # noqa: E402
 from companion import runner  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Unit tests run small models: fastest, and the same every time, on one torch thread (as the notebooks do)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def run_notebook(nb, out, **kwargs):

@@ -15,15 +15,6 @@ from companion.nn import flat_params
 from torch import nn
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train fastest (and reproducibly) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _ends(m=3, D=5, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return [torch.randn(D, generator=gen) for _ in range(m)]

@@ -18,14 +18,6 @@ from companion.nn import flat_params
 from companion.notebook import ParameterError
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest, and the same, on one thread (two cost 5x on a shared two-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 # --- weights and predictions -------------------------------------------------------------------------------------
 
 

@@ -14,14 +14,6 @@ from companion.nn import flat_params, mlp
 from companion.notebook import ParameterError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _params(**over):
     p = dict(seed=0, device="cpu", dataset="digits", n_train=120, n_test=60, model="mlp", widths=[6], n_seeds=1,
              scales=[0.5, 1.0, 2.0], subspace_dims=[4, 16], subspace_steps=5, subspace_lr=0.05, d90_fraction=0.9,

@@ -12,15 +12,6 @@ from companion.landscape import wedges as W
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small float64 linear algebra is fastest (and reproducible) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _unit(D, seed):
     u = torch.randn(D, generator=torch.Generator().manual_seed(seed), dtype=DT)
     return u / u.norm()
