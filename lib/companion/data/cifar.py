@@ -1,18 +1,12 @@
 """CIFAR-10 and CIFAR-100 from the official "python version" tarballs, read without trusting them.
 
-The tarball is extracted only after every member is checked to be a plain file or folder
-that stays inside the target folder. Its batches are pickles (Python 2 ``cPickle`` dicts
+The tarball is extracted by :mod:`companion.data.archives` (every member checked first). Its batches are pickles (Python 2 ``cPickle`` dicts
 holding a numpy array); they are read with an unpickler that resolves only the three numpy
 globals an array needs and refuses every other global, so a crafted batch cannot run code.
 """
 
 import io
-import os
 import pickle
-import shutil
-import tarfile
-import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -36,45 +30,6 @@ _ALLOWED = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
 }
-
-
-def safe_extract(tar_path, target, name="cifar10"):
-    """Extract ``tar_path`` into ``target`` after checking every member; raise DataError if unsafe."""
-    target = Path(target).resolve()
-    try:
-        with tarfile.open(tar_path) as tar:
-            members = tar.getmembers()
-            for member in members:
-                _check_member(member, target, tar_path)
-            extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tar.extractall(target, members=members, **extra)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
-        raise DataError(f"cannot extract {tar_path}: {err}. The archive is damaged; delete it and "
-                        f"run `companion data fetch {name}` to download it again.") from err
-
-
-def extracted(tar_path, parent, folder=FOLDER, name="cifar10"):
-    """Return ``parent/<folder>`` (CIFAR-10: cifar-10-batches-py), extracting ``tar_path`` there first if needed.
-
-    Extraction goes to a temporary folder beside it and is renamed into place, so an
-    interrupted run never leaves a half-extracted folder behind.
-    """
-    final = Path(parent) / folder
-    if final.is_dir():
-        return final
-    tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=parent))
-    try:
-        safe_extract(tar_path, tmp, name)
-        if not (tmp / folder).is_dir():
-            raise DataError(f"{tar_path} has no folder {folder}/; is it the {name} python version?")
-        try:
-            os.replace(tmp / folder, final)
-        except OSError:
-            if not final.is_dir():  # another process may have won the race; that is fine
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final
 
 
 def read_split(folder, batches):
@@ -135,13 +90,3 @@ class _Unpickler(pickle.Unpickler):
             raise DataError(f"{self.source}: refusing to unpickle the global {module}.{name}; "
                             f"a CIFAR batch may only reference {allowed}. The file is not a "
                             "genuine CIFAR batch: do not use it.") from None
-
-
-def _check_member(member, target, tar_path):
-    dest = (target / member.name).resolve()
-    if not (member.isfile() or member.isdir()):
-        raise DataError(f"{tar_path}: refusing member {member.name!r}: only plain files and "
-                        "folders are allowed, not links or devices")
-    if Path(member.name).is_absolute() or not dest.is_relative_to(target):
-        raise DataError(f"{tar_path}: refusing member {member.name!r}: it would be written "
-                        f"outside {target}")

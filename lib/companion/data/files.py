@@ -9,6 +9,7 @@ manifest before anything parses it.
 import gzip
 import hashlib
 import os
+import stat
 import warnings
 import zlib
 from pathlib import Path
@@ -186,4 +187,5 @@ def writable(folder):
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
-    return os.access(folder, os.W_OK)
+    # os.access says yes to root for every folder; a reference copy marked read-only (r-x) must stay untouched
+    return os.access(folder, os.W_OK) and bool(folder.stat().st_mode & stat.S_IWUSR)

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from . import cifar, files
+from . import archives, cifar, files, omniglot
 from .idx import parse_idx
 from .manifest import DataError
 from .mnist1d import make_mnist1d
@@ -87,9 +87,7 @@ def _read_cifar():
     folder = files.locate("cifar10") or files.fetch("cifar10")
     tarball = folder / _CIFAR_TARBALL
     files.verify_file(tarball, files.file_entry("cifar10", _CIFAR_TARBALL), "cifar10")
-    parent = folder if files.writable(folder) else files.CACHE / "cifar10"
-    parent.mkdir(parents=True, exist_ok=True)
-    batches = cifar.extracted(tarball, parent)
+    batches = archives.extracted(tarball, "cifar10", cifar.FOLDER)
     return (*cifar.read_split(batches, cifar.TRAIN_BATCHES),
             *cifar.read_split(batches, [cifar.TEST_BATCH]))
 
@@ -98,9 +96,7 @@ def _read_cifar100():
     folder = files.locate("cifar100") or files.fetch("cifar100")
     tarball = folder / _CIFAR100_TARBALL
     files.verify_file(tarball, files.file_entry("cifar100", _CIFAR100_TARBALL), "cifar100")
-    parent = folder if files.writable(folder) else files.CACHE / "cifar100"
-    parent.mkdir(parents=True, exist_ok=True)
-    extracted = cifar.extracted(tarball, parent, cifar.CIFAR100_FOLDER, "cifar100")
+    extracted = archives.extracted(tarball, "cifar100", cifar.CIFAR100_FOLDER)
     X_train, fine_train, coarse_train = cifar.read_cifar100(extracted, cifar.CIFAR100_TRAIN)
     X_test, fine_test, coarse_test = cifar.read_cifar100(extracted, cifar.CIFAR100_TEST)
     fine, coarse = np.concatenate([fine_train, fine_test]), np.concatenate([coarse_train, coarse_test])
@@ -131,6 +127,14 @@ _SPECS = {
     "mnist1d": _Spec("generated", "MNIST-1D (Greydanus 2020): 1-D digits of 40 samples, "
                      "4000/1000, generated offline from seed 0", _read_mnist1d, MNIST1D_SIZES,
                      None, origin="generated on demand"),
+    "omniglot": _Spec("files", "Omniglot's two small background subsets (Lake et al. 2015, MIT): 8 alphabets, "
+                      "242 characters x 20 drawers, 28x28, ink 1; alphabet-disjoint split, Latin and Tagalog "
+                      "test; with Lake's 20 one-shot runs (downloaded)",
+                      lambda: omniglot.as_arrays("omniglot"), (3980, 860), 1.0, labels=tuple(range(242))),
+    "omniglot-full": _Spec("files", "Omniglot background (964 characters, 30 alphabets) as train and evaluation "
+                           "(659 characters, 20 alphabets) as test, 20 drawers each, 28x28, ink 1 (downloaded)",
+                           lambda: omniglot.as_arrays("omniglot-full"), (19280, 13180), 1.0,
+                           labels=tuple(range(1623))),
     "wfi-geant4": _Spec("files", "Geant4 simulations of the Athena WFI particle background (MIT; "
                         "erwocky/geant4-scripts test_data): FITS pixel lists, event lists, blobs, frames; "
                         "not images, so fetch() it (downloaded)", None, (0, 0), None, labels=()),
