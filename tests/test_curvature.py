@@ -13,6 +13,7 @@ from torch import nn
 
 from companion.landscape import (
     HessianOperator,
+    MatrixOperator,
     dense_hessian,
     lanczos,
     positive_fraction,
@@ -62,17 +63,6 @@ def case(request):
     X, y = tiny_data()
     op = HessianOperator(tiny_mlp(request.param), X, y)
     return op, reference_hessian(op, request.param), request.param
-
-
-class MatrixOperator:
-    """A symmetric matrix dressed as an operator, for spectra chosen by hand."""
-
-    def __init__(self, A):
-        self.A, self.dim, self.params, self.n_matvecs = A, A.shape[0], torch.zeros(A.shape[0], dtype=A.dtype), 0
-
-    def matvec(self, v):
-        self.n_matvecs += 1
-        return self.A @ v
 
 
 def matrix_with_spectrum(eigenvalues, seed=0):
@@ -205,13 +195,14 @@ def test_lanczos_full_space_gives_whole_spectrum(case):
 
 def test_lanczos_la_versus_lm():
     spectrum = [-10.0, -9.0, 5.0, 4.0, 3.0] + [0.1 * i for i in range(25)]
-    op = MatrixOperator(matrix_with_spectrum(spectrum))
+    A = matrix_with_spectrum(spectrum)
+    op = MatrixOperator(A)
     la = lanczos(op, 2, n_iter=30, which="LA")
     lm = lanczos(op, 3, n_iter=30, which="LM")
     assert torch.allclose(la.eigenvalues, torch.tensor([5.0, 4.0], dtype=DT), atol=1e-10)
     assert torch.allclose(lm.eigenvalues, torch.tensor([-10.0, -9.0, 5.0], dtype=DT), atol=1e-10)
     for res in (la, lm):
-        r = op.A @ res.eigenvectors - res.eigenvectors * res.eigenvalues
+        r = A @ res.eigenvectors - res.eigenvectors * res.eigenvalues
         assert r.norm(dim=0).max() < 1e-9
 
 
@@ -346,3 +337,14 @@ def test_subspace_deterministic_from_seed(kind):
 def test_subspace_argument_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         random_subspace(**kwargs)
+
+
+def test_lanczos_from_a_given_start_vector_returns_its_tridiagonal():
+    A = torch.diag(torch.arange(1.0, 7.0, dtype=torch.float64))
+    v0 = torch.tensor([1.0, 1.0, 0, 0, 0, 0], dtype=torch.float64)  # spans an invariant 2-d space of A
+    res = lanczos(MatrixOperator(A), 2, n_iter=2, v0=v0)
+    # T from v0 / sqrt(2): alpha_1 = (1 + 2) / 2, beta_1 = 1/2, alpha_2 = 1.5; its eigenvalues are exactly 1 and 2
+    assert torch.allclose(res.tridiagonal, torch.tensor([[1.5, 0.5], [0.5, 1.5]], dtype=torch.float64), atol=1e-15)
+    assert torch.allclose(res.eigenvalues, torch.tensor([2.0, 1.0], dtype=torch.float64), atol=1e-14)
+    with pytest.raises(ValueError, match="v0 must be a non-zero vector of length 6"):
+        lanczos(MatrixOperator(A), 1, n_iter=2, v0=torch.zeros(6, dtype=torch.float64))

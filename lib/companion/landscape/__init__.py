@@ -3,6 +3,7 @@
 from .curvature import (
     HessianOperator,
     LanczosResult,
+    MatrixOperator,
     dense_hessian,
     lanczos,
     positive_fraction,
@@ -11,5 +12,5 @@ from .curvature import (
 )
 from .subspace import random_subspace
 
-__all__ = ["HessianOperator", "LanczosResult", "dense_hessian", "lanczos", "positive_fraction",
+__all__ = ["HessianOperator", "LanczosResult", "MatrixOperator", "dense_hessian", "lanczos", "positive_fraction",
            "random_subspace", "subspace_hessian", "trace_ratio"]

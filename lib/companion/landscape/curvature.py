@@ -47,6 +47,36 @@ def _eval_mode(model):
             module.training = training
 
 
+class MatrixOperator:
+    """A symmetric matrix, or any function v -> A v, as an operator for :func:`lanczos` and this module.
+
+    ``MatrixOperator(A)`` for an explicit (D, D) matrix; ``MatrixOperator(fn, dim=D, dtype=...)``
+    for a function. Counts its products in ``n_matvecs``.
+    """
+
+    def __init__(self, matrix_or_fn, dim=None, dtype=torch.float64, device="cpu"):
+        if callable(matrix_or_fn):
+            if dim is None:
+                raise ValueError("a function operator needs dim= (the length of the vectors it maps)")
+            self._fn, self.dim = matrix_or_fn, int(dim)
+            self.params = torch.empty(0, dtype=dtype, device=device)
+        else:
+            A = torch.as_tensor(matrix_or_fn)
+            if A.dim() != 2 or A.shape[0] != A.shape[1]:
+                raise ValueError(f"expected a square matrix, got shape {tuple(A.shape)}")
+            self._fn, self.dim = (lambda v: A @ v), A.shape[0]
+            self.params = torch.empty(0, dtype=A.dtype, device=A.device)
+        self.n_matvecs = 0
+
+    def matvec(self, v):
+        self.n_matvecs += 1
+        return self._fn(v)
+
+    def matmat(self, V):
+        """The operator times V (D, k), one :meth:`matvec` per column."""
+        return torch.stack([self.matvec(v) for v in V.T], dim=1)
+
+
 class HessianOperator:
     """Hessian of the mean loss of ``model`` on (X, y) w.r.t. all its parameters, flattened in named_parameters() order.
 
@@ -137,7 +167,8 @@ class LanczosResult:
     descending magnitude for "LM"). eigenvectors: (D, k) unit Ritz vectors, in the
     operator's dtype. residuals: (k,) float64 estimates of ||H v - l v|| (exact in exact
     arithmetic); small residuals mean converged pairs. n_matvecs: HVPs used. n_iter: Lanczos
-    steps taken (the Krylov basis size).
+    steps taken (the Krylov basis size). tridiagonal: the Lanczos matrix T, whose eigenpairs give the
+    Gauss quadrature of the start vector's spectral measure (stochastic Lanczos quadrature).
     """
 
     eigenvalues: torch.Tensor
@@ -145,6 +176,7 @@ class LanczosResult:
     residuals: torch.Tensor
     n_matvecs: int
     n_iter: int
+    tridiagonal: torch.Tensor  # (n_iter, n_iter) float64 Lanczos matrix T (for quadrature: SLQ)
 
 
 def _default_n_iter(D, k):
@@ -174,11 +206,11 @@ def _orthogonalise(w, Q):
     return w
 
 
-def lanczos(op, k, n_iter=None, seed=0, which="LA"):
+def lanczos(op, k, n_iter=None, seed=0, which="LA", v0=None):
     """Top-k eigenpairs of the symmetric operator ``op`` by Lanczos with full reorthogonalisation.
 
     ``op`` needs ``dim``, ``params`` (for dtype and device) and ``matvec``; one HVP per step.
-    The start vector is Gaussian from ``seed``. ``which``: "LA" largest algebraic, "LM"
+    The start vector is ``v0`` (normalised here) when given, else Gaussian from ``seed``. ``which``: "LA" largest algebraic, "LM"
     largest magnitude. ``n_iter`` defaults to min(D, max(2k + 20, 3k)).
 
     Every new Lanczos vector is orthogonalised against all previous ones (classical
@@ -200,7 +232,9 @@ def lanczos(op, k, n_iter=None, seed=0, which="LA"):
 
     tol = D ** 0.5 * torch.finfo(dtype).eps
     Q = torch.zeros(D, n_iter, dtype=dtype, device=device)
-    q = random_vector()
+    q = random_vector() if v0 is None else torch.as_tensor(v0).to(dtype=dtype, device=device)
+    if v0 is not None and (q.shape != (D,) or not q.norm() > 0):
+        raise ValueError(f"v0 must be a non-zero vector of length {D}, got shape {tuple(q.shape)}")
     q = q / q.norm()
     alphas, betas, anorm = [], [], 0.0
     for j in range(n_iter):
@@ -217,7 +251,8 @@ def lanczos(op, k, n_iter=None, seed=0, which="LA"):
             w = _orthogonalise(random_vector(), Q[:, : j + 1])
         betas.append(beta)
         q = w / w.norm()
-    theta, S = torch.linalg.eigh(_tridiagonal(alphas, betas))
+    T = _tridiagonal(alphas, betas)
+    theta, S = torch.linalg.eigh(T)
     key = theta if which == "LA" else theta.abs()
     idx = torch.argsort(key, descending=True, stable=True)[:k]
     return LanczosResult(
@@ -226,6 +261,7 @@ def lanczos(op, k, n_iter=None, seed=0, which="LA"):
         residuals=(beta * S[-1, idx]).abs(),
         n_matvecs=n_iter,
         n_iter=n_iter,
+        tridiagonal=T,
     )
 
 

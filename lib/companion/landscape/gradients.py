@@ -244,3 +244,72 @@ def loop_grads(model, X, targets=None, fn=cross_entropy):
             value = fn(model(x.unsqueeze(0)).squeeze(0), t)
             out[i] = torch.cat([g.reshape(-1) for g in torch.autograd.grad(value, params)])
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per-logit gradients: every row of every example's Jacobian dz/dtheta (notebook 08, Fort & Ganguli's logit gradients)
+
+
+def n_outputs(model, example):
+    """C: how many outputs (logits) ``model`` gives for the single input ``example``."""
+    with torch.no_grad(), eval_mode(model):
+        return model(example.unsqueeze(0)).reshape(-1).numel()
+
+
+def logit_chunk_size(model, X, memory_budget=DEFAULT_BUDGET):
+    """Examples per chunk of :func:`iter_per_logit_grads` so that one chunk stays within ``memory_budget`` bytes.
+
+    One example costs C per-example gradients (and C backward passes' activations), so this is
+    :func:`chunk_size` with the budget divided by C.
+    """
+    if not memory_budget > 0:
+        raise ValueError(f"memory_budget={memory_budget!r} must be a positive number of bytes")
+    if len(X) == 0:
+        raise ValueError("X holds no examples")
+    return chunk_size(model, X, memory_budget / n_outputs(model, X[0]))
+
+
+def iter_per_logit_grads(model, X, memory_budget=DEFAULT_BUDGET, chunk=None):
+    """Yield ``(start, stop, J)`` with J the (stop - start, C, D) per-logit gradients of one chunk of examples.
+
+    ``J[i, c]`` is the gradient of logit c of example ``start + i`` w.r.t. all parameters, flattened in
+    flat_params order: ``vmap`` over examples of ``jacrev`` of one example's logits, so one batched pass
+    per chunk. Eval mode, as for :func:`iter_per_example_grads`; chunks sized by :func:`logit_chunk_size`.
+    """
+    n = len(X)
+    chunk = logit_chunk_size(model, X, memory_budget) if chunk is None else int(chunk)
+    if chunk < 1:
+        raise ValueError(f"chunk={chunk!r} must be at least 1 example")
+    with eval_mode(model):
+        params, buffers = _params(model), {k: v.detach() for k, v in model.named_buffers()}
+        if not params:
+            raise ValueError("the model has no parameters that require grad")
+
+        def logits(p, x):
+            return functional_call(model, (p, buffers), (x.unsqueeze(0),)).reshape(-1)
+
+        jac = vmap(torch.func.jacrev(logits), in_dims=(None, 0))
+        for start in range(0, n, chunk):
+            stop = min(n, start + chunk)
+            rows = jac(params, X[start:stop])
+            yield start, stop, torch.cat([g.reshape(stop - start, g.shape[1], -1) for g in rows.values()], dim=2)
+
+
+def per_logit_grads(model, X, memory_budget=DEFAULT_BUDGET, chunk=None):
+    """The (N, C, D) per-logit gradients: ``J[i, c]`` = d z_c(x_i) / d theta, rows in flat_params order.
+
+    Holds N * C * D numbers (on top of the chunk budget); for statistics over many examples use
+    :func:`iter_per_logit_grads` and accumulate instead.
+    """
+    out = None
+    for start, stop, J in iter_per_logit_grads(model, X, memory_budget, chunk):
+        if out is None:
+            out = torch.empty(len(X), *J.shape[1:], dtype=J.dtype, device=J.device)
+        out[start:stop] = J
+    return out
+
+
+def loop_logit_grads(model, X):
+    """The reference for :func:`per_logit_grads`: one backward pass per (example, logit), eval mode. Slow; for checks."""
+    C = n_outputs(model, X[0])
+    return torch.stack([loop_grads(model, X, torch.full((len(X),), c), fn=logit) for c in range(C)], dim=1)

@@ -1,0 +1,106 @@
+"""Notebook 08 end to end through the runner, asserting on what it recorded; the paper preset checked without a GPU."""
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from companion import runner
+from companion.experiments import emergent_local_geometry as el
+from companion.notebook import COMMON, validate
+from conftest import run_notebook
+
+NB = runner.find("08_emergent_local_geometry")
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+CLAIMS = ["P1", "P2", "P3", "P4", "M1", "M2", "M3", "M4", "M5"]
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    return run_notebook(NB, tmp_path_factory.mktemp("default"))
+
+
+@pytest.mark.slow
+def test_default_run_records_every_measurement_and_claim(default_run):
+    result, record = default_run
+    p = record["parameters"]
+    assert p["dataset"] == "digits" and p["class_counts"] == [2, 5, 10]
+    assert [c["claim"][:2] for c in record["claims"]] == CLAIMS
+    assert all(isinstance(c["holds"], bool) for c in record["claims"]) and record["claims"] == result.claims
+    outliers = record["outliers"]
+    assert {(r["C"], r["matrix"]) for r in outliers} == {(C, m) for C in p["class_counts"] for m in ("H", "G")}
+    for r in outliers:
+        assert 1 <= r["outliers"] <= 2 * r["C"] and r["gap"] >= 1
+    tops = {C: [r["eigenvalue"] for r in record["top_eigenvalues"] if r["C"] == C and r["matrix"] == "H"]
+            for C in p["class_counts"]}
+    assert all(len(v) == 2 * C + 1 and v == sorted(v, reverse=True) for C, v in tops.items())
+
+
+@pytest.mark.slow
+def test_recorded_numbers_are_consistent_with_each_other(default_run):
+    _, record = default_run
+    dyn = record["dynamics"]
+    assert dyn[0]["step"] == 0 and [r["step"] for r in dyn] == sorted({r["step"] for r in dyn})
+    for r in dyn:
+        assert 0 <= r["confined"] <= 1 and 0 <= r["in_means_span"] <= 1 and 0 <= r["alignment"] <= 1
+        assert r["lambda_max"] >= r["lambda_C"] > 0 and r["chance"] == pytest.approx(10 / 3466)
+        assert 0 <= r["trace_Mbar"] <= 0.9 + 1e-12  # 1 - 1/C at most
+    assert len(record["hyperplane"]) == len(record["parameters"]["hyper_scales"])
+    assert set(record["zone_scales"]) <= set(record["parameters"]["hyper_scales"])
+    for stage in record["clustering"]:
+        assert -1 <= stage["other logit, other class"] <= stage["same logit"] <= 1
+    summary = record["model_summary"]
+    assert summary["dim"] == 3466 and summary["n_examples"] == 300
+    # two estimators of the same trace agree within their combined standard errors
+    diff = abs(summary["trace_hutchpp"] - summary["trace_slq"])
+    assert diff <= 3 * (summary["trace_hutchpp_se"] ** 2 + summary["trace_slq_se"] ** 2) ** 0.5
+    model = {r["matrix"]: r for r in record["model_spectrum"]}
+    assert model["signal"]["outliers"] <= 9  # the signal has rank <= C - 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, value, words", [
+    ("class_counts", "[5, 2]", ["'class_counts'", "increasing"]),
+    ("lanczos_steps", "10", ["'lanczos_steps' = 10", "lanczos_steps >= 21"]),
+    ("widths", "[0]", ["parameter 'widths' = [0] is not allowed"]),
+])
+def test_bad_parameters_stop_in_the_validation_cell(tmp_path, name, value, words):
+    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", name, value,
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert "ParameterError" in proc.stderr
+    for word in words:
+        assert word in proc.stderr
+    assert not (tmp_path / f"{NB.stem}.record.json").exists()
+
+
+def test_the_paper_preset_is_valid_and_sized_for_a_gpu():
+    preset = runner.load_preset(NB, "paper")
+    defaults = {row["name"]: ast.literal_eval(row["default"]) for row in runner.parameters(NB)}
+    values = validate({**defaults, **preset}, (*COMMON, *el.PARAMETERS))
+    el.check(SimpleNamespace(**values))
+    assert values["dataset"] in ("fashion-mnist", "cifar10") and values["n_train"] >= 10000
+    assert values["widths"] == [200, 200] and values["device"] == "auto"
+
+
+def test_every_spec_parameter_is_in_the_notebook():
+    assert {row["name"] for row in runner.parameters(NB)} == {p.name for p in runner.spec(NB)}
+
+
+@pytest.mark.slow
+def test_a_small_cnn_on_fashion_mnist_through_the_paper_preset(tmp_path):
+    if not FASHION.exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must install the Debian package dataset-fashion-mnist (.ci/run does)")
+        pytest.skip("dataset-fashion-mnist is not installed")
+    small = dict(n_train=300, n_test=100, class_counts=[2, 10], model="cnn", channels=[4, 8], epochs=4,
+                 batch_size=30, n_checkpoints=4, lanczos_steps=25, slq_probes=2, n_cosine=5, model_examples=50,
+                 hyper_dim=20, hyper_steps=20, memory_budget_mb=256.0)
+    result, record = run_notebook(NB, tmp_path, preset="paper", params=small)
+    assert record["parameters"]["dataset"] == "fashion-mnist" and record["parameters"]["model"] == "cnn"
+    assert [c["claim"][:2] for c in record["claims"]] == CLAIMS
+    assert record["model_summary"]["n_examples"] == 50
