@@ -140,7 +140,7 @@ def test_minibatch_gradients_leave_batch_norm_statistics_and_modes_alone():
 def test_batch_hessian_is_the_hessian_without_batch_norm():
     X, y = _data(n=20)
     model = mlp(5, [4], 3, activation="tanh", seed=1, dtype=DT)
-    assert torch.allclose(dense_hessian(be.BatchHessian(model, X, y)), dense_hessian(HessianOperator(model, X, y)),
+    assert torch.allclose(dense_hessian(HessianOperator(model, X, y, train_mode=True)), dense_hessian(HessianOperator(model, X, y)),
                           rtol=1e-10, atol=1e-13)
 
 
@@ -158,7 +158,7 @@ def test_batch_hessian_differentiates_through_the_batch_statistics():
         return F.cross_entropy(torch.tanh(h) @ parts["3.weight"].view(2, 4).T + parts["3.bias"], y)
 
     exact = torch.autograd.functional.hessian(loss, theta)
-    op = be.BatchHessian(model, X, y)
+    op = HessianOperator(model, X, y, train_mode=True)
     assert torch.allclose(dense_hessian(op), exact, rtol=1e-8, atol=1e-11)
     assert not torch.allclose(dense_hessian(HessianOperator(model, X, y)), exact, atol=1e-3)  # eval mode differs
     assert torch.equal(model[1].running_mean, torch.zeros(4))  # never updated

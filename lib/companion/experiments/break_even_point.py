@@ -17,7 +17,7 @@ The subsets are drawn once from ``seed`` and shared by every run, and K uses the
 mini-batch size for every run, so the batch-size grid compares trajectories, not the
 1/B scaling of mini-batch noise. Batch-norm networks: K is measured as SGD sees them (batch
 statistics), and so is H: the Hessian subset is treated as one training batch whose statistics
-are differentiated through (:class:`BatchHessian`; without batch norm this is the ordinary
+are differentiated through (``HessianOperator(..., train_mode=True)``; without batch norm this is the ordinary
 Hessian). A checkpoint holds no running statistics, so for the test predictions they are set
 to the statistics of the Hessian subset.
 
@@ -32,13 +32,12 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call
 from torch.nn.utils import vector_to_parameters
 
 from ..data import load
 from ..landscape import HessianOperator, lanczos
 from ..landscape.covariance import covariance_spectrum, minibatch_gradients
-from ..nn import cnn, train, unflatten
+from ..nn import cnn, train
 from ..notebook import Param, ParameterError
 
 IMAGE_DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10")  # the CNN needs (C, H, W) inputs
@@ -131,27 +130,6 @@ def _set_bn_statistics(model, X):
         m.momentum, m.training = momentum, training
 
 
-class BatchHessian(HessianOperator):
-    """The Hessian of the mean loss on (X, y) taken as one training batch: batch norm uses the batch's statistics.
-
-    :class:`HessianOperator` evaluates in eval mode (running statistics held fixed); SGD
-    differentiates through the batch statistics instead, and a checkpoint holds no running
-    statistics anyway. For a network without batch norm (or dropout) the two are the same.
-    Running statistics are never updated: every evaluation gets fresh copies of the buffers.
-    """
-
-    def _f(self, theta):
-        buffers = {name: b.clone() for name, b in self._buffers.items()}
-        modes = [(m, m.training) for m in self.model.modules()]
-        self.model.train()
-        try:
-            out = functional_call(self.model, (unflatten(self.model, theta), buffers), (self.X,))
-        finally:
-            for module, training in modes:
-                module.training = training
-        return self._loss_fn(out, self.y)
-
-
 def measure(model, theta, X, y, hess_idx, cov_batches, hessian_iters, seed=0, X_test=None):
     """lambda_max(H) on X[hess_idx], and K's lambda_max, trace and inverse condition number, at ``theta``.
 
@@ -162,7 +140,7 @@ def measure(model, theta, X, y, hess_idx, cov_batches, hessian_iters, seed=0, X_
         vector_to_parameters(theta.to(next(model.parameters())), model.parameters())
     spec = covariance_spectrum(minibatch_gradients(model, X, y, cov_batches, train_mode=True))
     Xh, yh = X[hess_idx], y[hess_idx]
-    op = BatchHessian(model, Xh, yh)
+    op = HessianOperator(model, Xh, yh, train_mode=True)
     top = lanczos(op, 1, n_iter=min(hessian_iters, op.dim), seed=seed)
     out = {"lam_H": top.eigenvalues[0].item(), "lam_H_residual": top.residuals[0].item(),
            "lam_K": spec.lam_max, "trace_K": spec.trace, "inv_cond_K": spec.inv_cond, "rank_K": spec.rank}

@@ -26,7 +26,6 @@ import math
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from ..data import LOADABLE, load
 from ..landscape import HessianOperator, lanczos, positive_fraction, random_subspace, subspace_hessian, trace_ratio
@@ -38,7 +37,7 @@ from ..landscape.gauss_newton import (
 )
 from ..landscape.gradients import load_checkpoint, per_logit_grads
 from ..landscape.spectrum import hutchpp, outlier_count, overlap, slq, subspace_alignment
-from ..nn import INITS, HyperplaneModel, cnn, evaluate, flat_params, mlp, train
+from ..nn import INITS, HyperplaneModel, cnn, flat_params, mlp, train
 from ..notebook import Param, ParameterError
 
 PARAMETERS = (

@@ -33,6 +33,7 @@ from torch import nn
 from torch.func import functional_call
 
 from ..nn.flat import unflatten
+from ..nn.modes import in_mode
 from .function_space import predict_many
 
 
@@ -139,10 +140,8 @@ def train_connector(model, connector, X, y, steps=1000, lr=1e-2, batch_size=128,
     device = connector.ends.device
     gen = torch.Generator().manual_seed(int(seed))
     opt = torch.optim.Adam([connector.bends], lr=lr)
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
     rows = []
-    try:
+    with in_mode(model):
         for step in range(steps):
             theta, where = connector.sample(gen)
             idx = torch.randint(len(X), (batch_size,), generator=gen)
@@ -152,9 +151,6 @@ def train_connector(model, connector, X, y, steps=1000, lr=1e-2, batch_size=128,
             loss.backward()
             opt.step()
             rows.append({"step": step, **where, "loss": loss.item()})
-    finally:
-        for m, mode in modes:
-            m.training = mode
     return pd.DataFrame(rows)
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..nn.modes import in_mode
 from .curvature import LOSSES
 
 RTOL = 1e-9
@@ -127,11 +128,9 @@ def minibatch_gradients(model, X, y, batches, loss="cross_entropy", train_mode=T
     loss_fn = LOSSES[loss]
     params = [q for q in model.parameters()]
     saved = {name: b.detach().clone() for name, b in model.named_buffers()}
-    modes = [(m, m.training) for m in model.modules()]
-    model.train(train_mode)
     rows = []
     try:
-        with torch.enable_grad():
+        with torch.enable_grad(), in_mode(model, train_mode):
             for idx in batches:
                 out = model(X[idx])
                 grads = torch.autograd.grad(loss_fn(out, y[idx]), params, allow_unused=True)
@@ -141,8 +140,6 @@ def minibatch_gradients(model, X, y, batches, loss="cross_entropy", train_mode=T
         with torch.no_grad():
             for name, b in model.named_buffers():
                 b.copy_(saved[name])
-        for module, training in modes:
-            module.training = training
     return torch.stack(rows)
 
 

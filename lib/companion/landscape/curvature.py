@@ -17,7 +17,6 @@ backward (``is_grads_batched``) 43 ms. So :meth:`HessianOperator.matvec` keeps t
 :meth:`HessianOperator.matmat` loops over columns, which also bounds memory to one column.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -25,6 +24,7 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from companion.nn.flat import flat_params, unflatten
+from companion.nn.modes import in_mode
 
 
 def _mse(output, target):
@@ -33,18 +33,6 @@ def _mse(output, target):
 
 
 LOSSES = {"cross_entropy": F.cross_entropy, "mse": _mse}
-
-
-@contextmanager
-def _eval_mode(model):
-    """Evaluate ``model`` in eval mode (no dropout, running batch-norm statistics), then restore its modes."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 class MatrixOperator:
@@ -81,8 +69,11 @@ class HessianOperator:
     """Hessian of the mean loss of ``model`` on (X, y) w.r.t. all its parameters, flattened in named_parameters() order.
 
     The operator is frozen at the parameters ``model`` has when it is built (``params``, a
-    detached copy); later changes to ``model`` do not move it. The model is evaluated in eval
-    mode and in its own dtype. ``loss`` is ``"cross_entropy"`` (y: class indices) or
+    detached copy); later changes to ``model`` do not move it. The model is evaluated in its own
+    dtype, in eval mode (running batch-norm statistics held fixed), or with ``train_mode`` as SGD
+    sees it: (X, y) taken as one training batch whose batch-norm statistics are differentiated
+    through, the running statistics never updated (each evaluation gets fresh copies of the
+    buffers). Without batch norm or dropout the two are the same. ``loss`` is ``"cross_entropy"`` (y: class indices) or
     ``"mse"`` (y: targets shaped like the output), both averaged over everything.
 
     :meth:`matvec` keeps the gradient's autograd graph (about one backward pass worth of
@@ -90,7 +81,7 @@ class HessianOperator:
     single backward pass.
     """
 
-    def __init__(self, model, X, y, loss="cross_entropy"):
+    def __init__(self, model, X, y, loss="cross_entropy", train_mode=False):
         if loss not in LOSSES:
             raise ValueError(f"loss={loss!r} is not allowed; choose one of {sorted(LOSSES)}")
         self.model, self.X, self.y = model, X, y
@@ -99,12 +90,14 @@ class HessianOperator:
         self.n_matvecs = 0
         self._loss_fn = LOSSES[loss]
         self._buffers = dict(model.named_buffers())
+        self.train_mode = bool(train_mode)
         self._graph = None  # (theta leaf, gradient with its graph), built by the first matvec
 
     def _f(self, theta):
         """Mean loss at the flat parameter vector ``theta``; differentiable by autograd and torch.func."""
-        with _eval_mode(self.model):
-            out = functional_call(self.model, (unflatten(self.model, theta), self._buffers), (self.X,))
+        buffers = {name: b.clone() for name, b in self._buffers.items()} if self.train_mode else self._buffers
+        with in_mode(self.model, self.train_mode):
+            out = functional_call(self.model, (unflatten(self.model, theta), buffers), (self.X,))
         return self._loss_fn(out, self.y)
 
     def _as_columns(self, V, ndim):

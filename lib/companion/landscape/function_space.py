@@ -32,6 +32,7 @@ import torch
 from torch.func import functional_call
 
 from ..nn.flat import unflatten
+from ..nn.modes import in_mode
 
 EPS_LOG = 1e-5  # the official notebook's entropy uses log(p + 1e-5)
 
@@ -251,25 +252,20 @@ def predict_many(model, thetas, X, output="probs", chunk=16, batch=None):
         thetas = thetas[None]
     device = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
-    training = [(m, m.training) for m in model.modules()]
-    model.eval()
 
     def f(theta, xb):
         return functional_call(model, unflatten(model, theta), (xb,))
 
     batch = batch or max(1, 16384 // chunk)
-    try:
-        outs = []
+    outs = []
+    with in_mode(model):
         for start in range(0, len(thetas), chunk):
             th = thetas[start:start + chunk].to(device, dtype)
             parts = [torch.func.vmap(f, in_dims=(0, None))(th, X[i:i + batch].to(device, dtype))
                      for i in range(0, len(X), batch)]
             out = torch.cat(parts, dim=1)
             outs.append((out.softmax(-1) if output == "probs" else out).float().cpu())
-        return torch.cat(outs)
-    finally:
-        for m, mode in training:
-            m.training = mode
+    return torch.cat(outs)
 
 
 # --- subspace samplers around one trajectory ---------------------------------------------------------------------

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from torch.func import functional_call
 
 from ..nn.flat import flat_params, unflatten
+from ..nn.modes import in_mode
 from .curvature import dense_hessian
-from .gradients import DEFAULT_BUDGET, chunk_size, eval_mode, iter_per_logit_grads
+from .gradients import DEFAULT_BUDGET, chunk_size, iter_per_logit_grads
 
 
 def softmax_curvature(logits):
@@ -73,7 +74,7 @@ class _LogitOperator:
 
     def logits(self, theta, X):
         """The (n, C) logits of inputs ``X`` at the flat parameters ``theta`` (eval mode)."""
-        with eval_mode(self.model):
+        with in_mode(self.model):
             return functional_call(self.model, (unflatten(self.model, theta), self._buffers), (X,))
 
     def _graph(self, s):
@@ -157,7 +158,7 @@ def dense_gauss_newton(model, X, y, memory_budget=DEFAULT_BUDGET):
     Independent of :class:`GaussNewtonOperator` (no jvp/vjp), so the two check each other; D^2 memory.
     """
     G = None
-    with torch.no_grad(), eval_mode(model):
+    with torch.no_grad(), in_mode(model):
         logits = model(X)
     M = softmax_curvature(logits)
     for start, stop, J in iter_per_logit_grads(model, X, memory_budget):

@@ -25,13 +25,13 @@ estimated by :func:`bytes_per_example`; the examples are processed in chunks of
 N1 x N2 matrix of dot products and never holds more than two chunks of gradients.
 """
 
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, vmap
 
 from ..nn.flat import unflatten
+from ..nn.modes import in_mode
 
 DEFAULT_BUDGET = 64 * 2**20  # bytes: 64 MiB per chunk unless told otherwise
 # Per example in a chunk, the estimate counts this many gradient-sized and activation-sized tensors. Measured
@@ -49,18 +49,6 @@ def cross_entropy(output, target):
 def logit(output, target):
     """Output number ``target`` of one example: its gradient is one row of the Jacobian (per-logit gradients)."""
     return output.gather(0, target.reshape(1)).squeeze(0)
-
-
-@contextmanager
-def eval_mode(model):
-    """Run ``model`` in eval mode (running batch-norm statistics, no dropout), then restore every module's mode."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 def _params(model):
@@ -83,7 +71,7 @@ def activation_numel(model, example):
 
     hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
     try:
-        with torch.no_grad(), eval_mode(model):
+        with torch.no_grad(), in_mode(model):
             model(example.unsqueeze(0))
     finally:
         for h in hooks:
@@ -145,7 +133,7 @@ def iter_per_example_grads(model, X, targets=None, fn=cross_entropy, memory_budg
     if chunk < 1:
         raise ValueError(f"chunk={chunk!r} must be at least 1 example")
     targets = _as_targets(targets, n, X.device)
-    with eval_mode(model):
+    with in_mode(model):
         params, per_example = _vmapped(model, fn)
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
@@ -215,22 +203,18 @@ def load_checkpoint(model, theta, X_stats=None, chunk=4096):
     if X_stats is None:
         raise ValueError("the model has batch-norm layers: give X_stats to recompute their running statistics")
     saved = [(m, m.momentum) for m in layers]
-    modes = [(m, m.training) for m in model.modules()]
     for m in layers:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the chunks
-    model.eval()
-    for m in layers:
-        m.train()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), in_mode(model):
+            for m in layers:
+                m.train()  # only batch norm collects statistics; dropout stays off
             for start in range(0, len(X_stats), chunk):
                 model(X_stats[start:start + chunk])
     finally:
         for m, momentum in saved:
             m.momentum = momentum
-        for m, training in modes:
-            m.training = training
     return model
 
 
@@ -239,7 +223,7 @@ def loop_grads(model, X, targets=None, fn=cross_entropy):
     targets = _as_targets(targets, len(X), X.device)
     params = [p for p in model.parameters() if p.requires_grad]
     out = torch.empty(len(X), sum(p.numel() for p in params), dtype=params[0].dtype, device=X.device)
-    with eval_mode(model), torch.enable_grad():
+    with in_mode(model), torch.enable_grad():
         for i, (x, t) in enumerate(zip(X, targets)):
             value = fn(model(x.unsqueeze(0)).squeeze(0), t)
             out[i] = torch.cat([g.reshape(-1) for g in torch.autograd.grad(value, params)])
@@ -252,7 +236,7 @@ def loop_grads(model, X, targets=None, fn=cross_entropy):
 
 def n_outputs(model, example):
     """C: how many outputs (logits) ``model`` gives for the single input ``example``."""
-    with torch.no_grad(), eval_mode(model):
+    with torch.no_grad(), in_mode(model):
         return model(example.unsqueeze(0)).reshape(-1).numel()
 
 
@@ -280,7 +264,7 @@ def iter_per_logit_grads(model, X, memory_budget=DEFAULT_BUDGET, chunk=None):
     chunk = logit_chunk_size(model, X, memory_budget) if chunk is None else int(chunk)
     if chunk < 1:
         raise ValueError(f"chunk={chunk!r} must be at least 1 example")
-    with eval_mode(model):
+    with in_mode(model):
         params, buffers = _params(model), {k: v.detach() for k, v in model.named_buffers()}
         if not params:
             raise ValueError("the model has no parameters that require grad")

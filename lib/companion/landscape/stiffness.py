@@ -21,6 +21,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..nn.modes import in_mode
+
 KINDS = ("cos", "sign")
 METRICS = ("euclidean", "cosine")
 
@@ -197,13 +199,10 @@ def representations(model, X, layers=None):
     for name in layers:
         hooks.append(modules[name].register_forward_hook(
             lambda m, i, o, name=name: out.__setitem__(name, o.reshape(len(o), -1).detach())))
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
     try:
-        model(X)
+        with in_mode(model):
+            model(X)
     finally:
         for h in hooks:
             h.remove()
-        for m, training in modes:
-            m.training = training
     return {name: out[name] for name in layers}
