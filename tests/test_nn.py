@@ -123,3 +123,18 @@ def test_batch_norm_layers_start_at_identity_times_the_scale():
     normed = mlp(4, (6,), 2, seed=0, batch_norm=True)
     assert isinstance(normed[2], torch.nn.BatchNorm1d)
     assert torch.equal(normed[1].weight, plain[1].weight)  # same draws for the linear layers
+
+
+def test_in_mode_sets_every_module_and_gives_each_its_own_mode_back():
+    from companion.nn import in_mode
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2), torch.nn.Dropout(0.5))
+    model[1].eval()  # a mixed state, as a caller may leave it
+    before = [m.training for m in model.modules()]
+    for training in (False, True):
+        with in_mode(model, training):
+            assert all(m.training == training for m in model.modules())
+        assert [m.training for m in model.modules()] == before
+    with pytest.raises(RuntimeError), in_mode(model, True):
+        raise RuntimeError("a failure inside")
+    assert [m.training for m in model.modules()] == before
