@@ -5,6 +5,7 @@ import functools
 import importlib
 import math
 import warnings
+from contextlib import contextmanager
 from importlib.metadata import version
 from types import SimpleNamespace
 
@@ -99,8 +100,10 @@ def _density_error(sd, s, sigma, grid):
     return max(moments), l1
 
 
-def _pyhessian_density(s):
-    """PyHessian's SLQ with the same steps and probes, its products counted; (result or exception, calls)."""
+@contextmanager
+def _pyhessian_counted(s):
+    """PyHessian on the setting's network with its Hessian-vector products counted (in calls[0]); the network is
+    left as it was."""
     calls, hvp, training = [0], pyhessian_module.hessian_vector_product, s.net.training
 
     def counted(*args):
@@ -112,14 +115,20 @@ def _pyhessian_density(s):
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
-            out = pyhessian_module.hessian(s.net, F.cross_entropy, data=(s.X, s.y), cuda=False).density(
-                iter=STEPS, n_v=PROBES)
-    except Exception as err:  # noqa: BLE001 - the failure is the result
-        out = err
+            yield calls, pyhessian_module.hessian(s.net, F.cross_entropy, data=(s.X, s.y), cuda=False)
     finally:
         pyhessian_module.hessian_vector_product = hvp
         s.net.zero_grad(set_to_none=True)
         s.net.train(training)
+
+
+def _pyhessian_density(s):
+    """PyHessian's SLQ with the same steps and probes, its products counted; (result or exception, calls)."""
+    with _pyhessian_counted(s) as (calls, ph):
+        try:
+            out = ph.density(iter=STEPS, n_v=PROBES)
+        except Exception as err:  # noqa: BLE001 - the failure is the result
+            out = err
     return out, calls[0]
 
 
@@ -174,23 +183,8 @@ def trace():
         est, wall, peak = measure(lambda: he.trace(hop, num_matvecs=TRACE_MATVECS, method=method, seed=0))
         rows.append(_row(f"hessian-eigenthings {version('hessian-eigenthings')}", f"trace({method})", wall, hop.calls,
                          abs(est.estimate - exact) / abs(exact), peak, f"{est.estimate:.3f} +- {est.stderr:.3f}"))
-    calls, hvp, training = [0], pyhessian_module.hessian_vector_product, s.net.training
-
-    def counted(*args):
-        calls[0] += 1
-        return hvp(*args)
-
-    torch.manual_seed(0)
-    pyhessian_module.hessian_vector_product = counted
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
-            samples, wall, peak = measure(lambda: pyhessian_module.hessian(
-                s.net, F.cross_entropy, data=(s.X, s.y), cuda=False).trace(maxIter=TRACE_MATVECS))
-    finally:
-        pyhessian_module.hessian_vector_product = hvp
-        s.net.zero_grad(set_to_none=True)
-        s.net.train(training)
+    with _pyhessian_counted(s) as (calls, ph):
+        samples, wall, peak = measure(lambda: ph.trace(maxIter=TRACE_MATVECS))
     value = float(np.mean(samples))
     se = float(np.std(samples, ddof=1) / math.sqrt(len(samples))) if len(samples) > 1 else float("nan")
     rows.append(_row(f"pyhessian {version('pyhessian')}", "trace(maxIter=99, tol=1e-3)", wall, calls[0],
