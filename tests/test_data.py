@@ -372,3 +372,11 @@ def test_mnist1d_classes_are_learnable():
 
 
 PINNED_MNIST1D = "358c5300ddb748615617e135c9b2a9692efa9c6a8056ec5071785b512752788b"
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d"])
+def test_image_datasets_are_those_whose_inputs_are_images(name):
+    from companion.data import IMAGE_DATASETS
+
+    data = load(name, n_train=20, n_test=20)
+    assert (len(data.input_shape) == 3) == (name in IMAGE_DATASETS)

@@ -308,7 +308,7 @@ def test_noise_corruptions_are_seeded_clipped_and_grow_with_severity():
 
 
 def _p(**kw):
-    base = dict(model="cnn", widths=[8], channels=[64, 128, 256, 256], dropout=0.1, device="cpu", n_trajectories=3,
+    base = dict(dataset="cifar10", model="cnn", widths=[8], channels=[64, 128, 256, 256], dropout=0.1, device="cpu", n_trajectories=3,
                 n_runs=5, epochs=40, collect_after=30, pca_rank=5, n_val=500, n_train=50000, batch_size=128,
                 shift_sizes=[2, 4], length_reference=971146, match_tol=0.02)
     return SimpleNamespace(**{**base, **kw})
@@ -335,6 +335,9 @@ def test_check_refuses_inconsistent_parameters():
         de.check(_p(collect_after=36))
     with pytest.raises(ParameterError, match="shift_sizes"):
         de.check(_p(shift_sizes=[2, 8]))
+    with pytest.raises(ParameterError, match="model = 'cnn' needs images; mnist1d has vector inputs"):
+        de.check(_p(dataset="mnist1d"))
+    de.check(_p(dataset="mnist1d", model="mlp"))
 
 
 def test_plane_summary_matches_accuracy_to_the_independent_runs():

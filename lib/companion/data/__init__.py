@@ -1,6 +1,7 @@
 """The dataset registry: every notebook gets its data from ``load(name, ...)``.
 
-``DATASETS`` names every registered set; ``LOADABLE`` those that ``load`` returns as images or
+``DATASETS`` names every registered set; ``IMAGE_DATASETS`` the loadable ones whose inputs are (C, H, W)
+images; ``LOADABLE`` those that ``load`` returns as images or
 vectors with labels: ``digits`` (scikit-learn, offline), ``mnist1d`` (generated offline), and
 ``fashion-mnist``, ``mnist``, ``cifar10``, ``cifar100`` (files, found in ``$COMPANION_DATA/<name>``, the user
 cache or, for Fashion-MNIST, the Debian package folder, else downloaded), ``omniglot`` (the two small
@@ -12,6 +13,6 @@ super-classes: ``Dataset.superclasses`` holds the coarse label of each class.
 """
 
 from .manifest import DataError
-from .registry import DATASETS, LOADABLE, Dataset, dataset_status, fetch, load, verify
+from .registry import DATASETS, IMAGE_DATASETS, LOADABLE, Dataset, dataset_status, fetch, load, verify
 
-__all__ = ["DATASETS", "LOADABLE", "DataError", "Dataset", "dataset_status", "fetch", "load", "verify"]
+__all__ = ["DATASETS", "IMAGE_DATASETS", "LOADABLE", "DataError", "Dataset", "dataset_status", "fetch", "load", "verify"]

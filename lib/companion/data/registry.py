@@ -53,6 +53,7 @@ class _Spec:
     unit: float | None  # the format's maximum, for normalize="unit" (None: left as is)
     origin: str = ""    # where a builtin or generated set comes from
     labels: tuple = tuple(range(10))
+    images: bool = True  # inputs are (C, H, W) images (a CNN can read them); False: vectors
 
 
 def _read_digits():
@@ -126,7 +127,7 @@ _SPECS = {
                       labels=tuple(range(100))),
     "mnist1d": _Spec("generated", "MNIST-1D (Greydanus 2020): 1-D digits of 40 samples, "
                      "4000/1000, generated offline from seed 0", _read_mnist1d, MNIST1D_SIZES,
-                     None, origin="generated on demand"),
+                     None, origin="generated on demand", images=False),
     "omniglot": _Spec("files", "Omniglot's two small background subsets (Lake et al. 2015, MIT): 8 alphabets, "
                       "242 characters x 20 drawers, 28x28, ink 1; alphabet-disjoint split, Latin and Tagalog "
                       "test; with Lake's 20 one-shot runs (downloaded)",
@@ -141,6 +142,7 @@ _SPECS = {
 }
 DATASETS = tuple(_SPECS)
 LOADABLE = tuple(name for name, spec in _SPECS.items() if spec.read is not None)  # what load() returns
+IMAGE_DATASETS = tuple(name for name in LOADABLE if _SPECS[name].images)  # loadable sets of (C, H, W) images
 
 
 def load(name, n_train=None, n_test=None, classes=None, normalize="unit", seed=0):

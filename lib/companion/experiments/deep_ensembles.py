@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data import LOADABLE, load
+from ..data import IMAGE_DATASETS, LOADABLE, load
 from ..data.shift import CORRUPTIONS, shifted_sets
 from ..landscape import connectors
 from ..landscape import function_space as fs
@@ -98,6 +98,9 @@ def check(p):
     elif p.batch_size > p.n_train - p.n_val:
         problems.append(f"batch_size = {p.batch_size} exceeds the {p.n_train - p.n_val} training examples left "
                         "after holding out n_val")
+    if p.model == "cnn" and p.dataset not in IMAGE_DATASETS:
+        problems.append(f"model = 'cnn' needs images; {p.dataset} has vector inputs; use model = 'mlp' or one of "
+                        f"{', '.join(IMAGE_DATASETS)}")
     if max(p.shift_sizes) > p.n_runs:
         problems.append(f"shift_sizes = {p.shift_sizes} asks for ensembles larger than n_runs = {p.n_runs}")
     if problems:
@@ -114,9 +117,6 @@ def _seed(p, *keys):
 def load_data(p):
     """The dataset with the last ``n_val`` training examples held out for validation (as the official notebook)."""
     data = load(p.dataset, n_train=p.n_train, n_test=p.n_test, seed=p.seed, normalize=p.normalize)
-    if p.model == "cnn" and len(data.input_shape) != 3:
-        raise ParameterError(f"parameter 'model' = 'cnn' needs images; {p.dataset} has inputs of shape "
-                             f"{data.input_shape}; use model = 'mlp' or an image dataset")
     n = len(data.X_train) - p.n_val
     return SimpleNamespace(name=data.name, n_classes=data.n_classes, input_shape=data.input_shape,
                            X_train=data.X_train[:n], y_train=data.y_train[:n],
