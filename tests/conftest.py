@@ -1,6 +1,9 @@
 """Shared test helpers."""
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell takes seconds; a hang fails fast
 
@@ -23,3 +26,13 @@ def run_notebook(nb, out, **kwargs):
     result = runner.run(nb, out=out, progress=False, **kwargs)
     assert result.ok, result.error
     return result, result.record
+
+
+def stopped_by_validation(nb, out, name, value):
+    """Run ``nb`` through the CLI with ``-p name value``; assert it stopped with a ParameterError before any
+    compute (no record written); return its stderr, for the test to check the message names what is wrong."""
+    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(nb), "-p", name, value, "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1 and "ParameterError" in proc.stderr, proc.stderr[-2000:]
+    assert not (Path(out) / f"{nb.stem}.record.json").exists()  # stopped before any compute or record
+    return proc.stderr

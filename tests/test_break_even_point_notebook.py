@@ -1,13 +1,11 @@
 """The break-even notebook end to end through the runner, asserting on what it recorded."""
 
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from companion import runner
-from conftest import run_notebook
+from conftest import run_notebook, stopped_by_validation
 from companion.experiments import break_even_point as be
 
 NB = runner.find("10_break_even_point")
@@ -59,8 +57,5 @@ def test_runs_of_one_seed_share_their_init_and_the_matched_step_reaches_the_targ
 
 @pytest.mark.slow
 def test_unordered_grid_stops_in_the_validation_cell(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", "lrs", "[0.2, 0.1]",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1
-    assert "ParameterError" in proc.stderr and "'lrs' = [0.2, 0.1]" in proc.stderr
-    assert not (tmp_path / f"{NB.stem}.record.json").exists()
+    stderr = stopped_by_validation(NB, tmp_path, 'lrs', '[0.2, 0.1]')
+    assert "'lrs' = [0.2, 0.1]" in stderr

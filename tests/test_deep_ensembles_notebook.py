@@ -1,13 +1,10 @@
 """The deep-ensembles notebook end to end through the runner, asserting on what it recorded."""
 
-import json
-import subprocess
-import sys
 
 import pytest
 
 from companion import runner
-from conftest import run_notebook
+from conftest import run_notebook, stopped_by_validation
 from companion.landscape import function_space as fs
 
 NB = runner.find("09_deep_ensembles")
@@ -96,11 +93,6 @@ def test_shift_lowers_accuracy_and_the_connector_is_low_loss_but_leaves_the_mode
     ("model", "'cnn'", ["'cnn' needs images", "mnist1d"]),
 ])
 def test_bad_parameters_stop_before_any_training(tmp_path, name, value, words):
-    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", name, value,
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1
-    assert "ParameterError" in proc.stderr
+    stderr = stopped_by_validation(NB, tmp_path, name, value)
     for word in words:
-        assert word in proc.stderr
-    record = tmp_path / f"{NB.stem}.record.json"
-    assert not record.exists() or "runs" not in json.loads(record.read_text())  # nothing trained
+        assert word in stderr

@@ -2,15 +2,13 @@
 (the small Omniglot subsets from $COMPANION_DATA, which CI provides), asserting on what they recorded."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from companion import runner
 from companion.experiments.gaussian_prototypical_networks import BEATS
-from conftest import run_notebook
+from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("01_gaussian_prototypical_networks")
 MODES = ["vanilla", "radius", "diagonal"]
@@ -105,11 +103,8 @@ def test_omniglot_preset_on_the_small_subsets(omniglot_run):
 
 @pytest.mark.slow
 def test_bad_parameters_stop_before_any_compute(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", "ways", "[20]",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1 and "ParameterError" in proc.stderr
-    assert "16 test classes" in proc.stderr and "'ways'" in proc.stderr
-    assert not (tmp_path / f"{NB.stem}.record.json").exists()
+    stderr = stopped_by_validation(NB, tmp_path, 'ways', '[20]')
+    assert '16 test classes' in stderr and "'ways'" in stderr
 
 
 def test_every_spec_parameter_is_in_the_notebook_with_its_doc():

@@ -1,11 +1,9 @@
 """The neural adaptive tomography notebook end to end through the runner, asserting on what it recorded."""
 
-import subprocess
-import sys
 
 import pytest
 from companion import runner
-from conftest import run_notebook
+from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("05_neural_adaptive_tomography")
 
@@ -60,10 +58,6 @@ def test_the_learned_filter_stays_near_the_bayesian_one_and_time_grows_slowly(de
     ("qbits", "[1]", ["unknown parameter 'qbits'", "known parameters:"]),
 ])
 def test_bad_parameters_stop_in_the_validation_cell(tmp_path, name, value, words):
-    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", name, value,
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
-    assert proc.returncode == 1
-    assert "ParameterError" in proc.stderr
+    stderr = stopped_by_validation(NB, tmp_path, name, value)
     for word in words:
-        assert word in proc.stderr
-    assert not (tmp_path / f"{NB.stem}.record.json").exists()  # stopped before any compute or record
+        assert word in stderr

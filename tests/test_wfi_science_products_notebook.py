@@ -3,13 +3,12 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from companion import runner
 from companion.data import files
+from conftest import stopped_by_validation
 
 NB = runner.find("04_wfi_science_products")
 CLAIMS = ["C1", "C1", "C1", "C3", "C4", "C4", "C4", "C5", "C6", "C6", "C7", "C7", "C8"]
@@ -82,8 +81,5 @@ def test_geant4_preset_agrees_with_the_reference_event_list(geant4_run):
 
 @pytest.mark.slow
 def test_inconsistent_parameters_stop_before_compute(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(NB), "-p", "flare_amplitude", "4.0",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1
-    assert "ParameterError" in proc.stderr and "flare_amplitudes" in proc.stderr
-    assert not (tmp_path / f"{NB.stem}.record.json").exists()
+    stderr = stopped_by_validation(NB, tmp_path, 'flare_amplitude', '4.0')
+    assert 'flare_amplitudes' in stderr
