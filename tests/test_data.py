@@ -226,7 +226,7 @@ def test_corrupted_fashion_mnist_names_file_hashes_and_the_fix(damage, data_root
     assert str(bad) in message and expected in message
     assert "companion data fetch fashion-mnist" in message and "Delete" in message
     if damage == "payload":
-        assert f"actual   content_sha256 {sha256(gzip.decompress(data))}" in message
+        assert f"actual content_sha256 {sha256(gzip.decompress(data))}" in message and "\n" not in message
     else:
         assert "truncated or unreadable" in message
     assert [row["ok"] for row in verify("fashion-mnist") if row["path"] == str(bad)] == [False]
@@ -296,7 +296,9 @@ def test_cifar_batches_parse_into_images(tmp_path, monkeypatch, data_root):
     expected = np.concatenate(arrays[:5]).reshape(-1, 3, 32, 32)
     assert torch.equal(ds.X_train, torch.from_numpy(expected.astype(np.float32)))
     assert ds.y_test.tolist() == [0, 1, 2]
-    assert (folder / "cifar-10-batches-py" / "test_batch").is_file()
+    tree = files.CACHE / "cifar10" / "cifar-10-batches-py"  # extracted into the cache, never beside the tarball
+    assert (tree / "test_batch").is_file() and [p.name for p in folder.iterdir()] == ["cifar-10-python.tar.gz"]
+    assert [row["ok"] for row in verify("cifar10") if row["path"] == str(tree)] == [True]
 
 
 def evil_member(kind):

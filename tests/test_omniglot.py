@@ -6,8 +6,11 @@ $COMPANION_DATA/omniglot when it is there (CI has it and must not skip them).
 
 import hashlib
 import io
+import json
 import os
+import shutil
 import stat
+import urllib.error
 import zipfile
 from pathlib import Path
 
@@ -126,7 +129,7 @@ def test_fake_subsets_load_through_the_registry_with_shared_alphabets_read_once(
     assert ds.n_classes == 242 and ds.input_shape == (1, 28, 28)
     assert len(ds.X_train) == 2 * 3 and len(ds.X_test) == 5 * 3
     assert set(ds.y_train.tolist()) == {0, 1} and set(ds.y_test.tolist()) == {2, 3, 4, 5, 6}
-    assert (small / "images_background_small1" / "Greek" / "character01").is_dir()  # extracted beside the zips
+    assert (files.CACHE / "omniglot" / "images_background_small1" / "Greek" / "character01").is_dir()
 
 
 def test_read_only_folders_are_never_written(small, tmp_path):
@@ -164,10 +167,97 @@ def test_missing_files_say_how_to_get_them(tmp_path, monkeypatch, data_root):
     folder = tmp_path / "elsewhere"
     folder.mkdir()
     write_set(folder / "images_background.zip", "images_background", {"Greek": 1})
-    register(tmp_path, monkeypatch, "omniglot-full", folder)  # example.invalid: fails without any network
+    register(tmp_path, monkeypatch, "omniglot-full", folder)
+
+    def offline(url, dest, deadline):
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(files, "download", offline)
     with pytest.raises(DataError, match="could not download omniglot-full file images_background.zip") as info:
         fetch("omniglot-full")
-    assert "copy the file there by hand" in str(info.value)
+    assert f"copy the file by hand to {files.CACHE / 'omniglot-full' / 'images_background.zip'}" in str(info.value)
+
+
+# ---------------------------------------------------------------- extracted trees and $COMPANION_DATA
+
+def snapshot(folder):
+    """Every path under ``folder`` (and itself) with its type, size and modification time: any write shows."""
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mode, p.stat().st_size, p.stat().st_mtime_ns)
+            for p in [folder, *folder.rglob("*")]}
+
+
+def test_a_writable_companion_data_folder_is_only_read(small, data_root):
+    before = snapshot(data_root)
+    assert load("omniglot").n_classes == 242 and len(og.one_shot_runs(size=8)) == 20
+    assert fetch("omniglot") == small
+    assert all(row["ok"] for row in verify("omniglot")) and dataset_status()
+    assert snapshot(data_root) == before
+    assert sorted(p.name for p in (files.CACHE / "omniglot").iterdir()) == [
+        "all_runs", "images_background_small1", "images_background_small2"]
+
+
+def test_extraction_lists_every_file_with_its_size_and_sha256(small):
+    og.load_omniglot("omniglot", size=8)
+    tree = files.CACHE / "omniglot" / "images_background_small2"
+    listing = json.loads((tree / archives.LISTING).read_text())
+    with zipfile.ZipFile(small / "images_background_small2.zip") as z:
+        members = {i.filename.removeprefix("images_background_small2/"): z.read(i) for i in z.infolist()
+                   if not i.is_dir()}
+    assert listing["archive"] == "images_background_small2.zip"
+    assert listing["files"] == {rel: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+                                for rel, data in members.items()}
+    rows = [row for row in verify("omniglot") if row["path"] == str(tree)]
+    assert [row["ok"] for row in rows] == [True] and "its 15 files match" in rows[0]["message"]
+
+
+def delete_class(tree):
+    shutil.rmtree(tree / "Tagalog" / "character03")
+    return "Tagalog/character03/0102_01.png is missing"
+
+
+def add_file(tree):
+    (tree / "Tagalog" / "character01" / "extra.png").write_bytes(b"x")
+    return "Tagalog/character01/extra.png was not extracted from the archive"
+
+
+def resize_file(tree):
+    path = tree / "Latin" / "character01" / "0000_01.png"
+    size = path.stat().st_size
+    with open(path, "ab") as f:
+        f.write(b"\0")
+    return f"Latin/character01/0000_01.png has {size + 1} bytes, not {size}"
+
+
+def delete_listing(tree):
+    (tree / archives.LISTING).unlink()
+    return f"has no list of its files ({archives.LISTING})"
+
+
+@pytest.mark.parametrize("damage", [delete_class, add_file, resize_file, delete_listing])
+def test_a_changed_extracted_tree_is_refused_until_it_is_deleted_and_extracted_again(damage, small):
+    assert og.load_omniglot("omniglot", size=8).n_classes == 7
+    tree = files.CACHE / "omniglot" / "images_background_small2"
+    words = damage(tree)
+    with pytest.raises(DataError) as info:
+        og.load_omniglot("omniglot", size=8)
+    message = str(info.value)
+    assert words in message and f"Delete the folder {tree}" in message and "\n" not in message
+    assert [row["ok"] for row in verify("omniglot") if row["path"] == str(tree)] == [False]
+    shutil.rmtree(tree)  # as the message says: extracted again from the checked zip
+    assert og.load_omniglot("omniglot", size=8).n_classes == 7
+    assert all(row["ok"] for row in verify("omniglot"))
+
+
+def test_an_altered_extracted_file_of_the_same_size_fails_verify(small):
+    og.load_omniglot("omniglot", size=8)
+    tree = files.CACHE / "omniglot" / "images_background_small1"
+    target = tree / "Greek" / "character02" / "0001_02.png"
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF
+    target.write_bytes(bytes(data))
+    [row] = [row for row in verify("omniglot") if row["path"] == str(tree)]
+    assert not row["ok"] and "Greek/character02/0001_02.png has changed" in row["message"]
+    assert f"Delete the folder {tree}" in row["message"]
 
 
 # ---------------------------------------------------------------- safe extraction

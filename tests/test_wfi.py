@@ -428,7 +428,7 @@ def test_status_lists_wfi_geant4_and_load_points_to_fetch(empty_data):
     assert verify("wfi-geant4") == []
 
 
-def test_fetch_downloads_into_the_data_folder_and_checks_sha256(empty_data, tmp_path, monkeypatch):
+def test_fetch_downloads_into_the_cache_and_checks_sha256(empty_data, tmp_path, monkeypatch):
     payload = {"a.fits": b"first file", "b.fits": b"second file"}
     entries = yaml.safe_load(manifest.MANIFEST_PATH.read_text())
     entries["wfi-geant4"] = {"files": {f: {"url": f"https://example.invalid/{f}",
@@ -438,13 +438,13 @@ def test_fetch_downloads_into_the_data_folder_and_checks_sha256(empty_data, tmp_
     monkeypatch.setattr(manifest, "MANIFEST_PATH", path)
     asked = []
 
-    def download(folder, fname, entry, name):  # what pooch.retrieve does, without the network
-        asked.append(entry["url"])
-        (folder / fname).write_bytes(payload[fname])
+    def download(url, dest, deadline):  # what files.download does, without the network
+        asked.append(url)
+        dest.write_bytes(payload[url.rsplit("/", 1)[-1]])
 
-    monkeypatch.setattr(files, "_download", download)
+    monkeypatch.setattr(files, "download", download)
     folder = fetch("wfi-geant4")
-    assert folder == empty_data / "wfi-geant4"
+    assert folder == tmp_path / "cache" / "wfi-geant4"  # $COMPANION_DATA is only read
     assert sorted(asked) == sorted(f"https://example.invalid/{f}" for f in payload)
     assert [row["ok"] for row in verify("wfi-geant4")] == [True, True]
     (folder / "b.fits").write_bytes(b"tampered")

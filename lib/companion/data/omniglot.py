@@ -2,8 +2,9 @@
 
 Every zip is checked against its sha256 (``data/manifest.yaml``) and extracted only after every
 member is checked to be a plain file or folder that stays inside the target folder
-(:mod:`companion.data.archives`). Extraction goes beside the zips, or into the user cache when
-their folder is read-only.
+(:mod:`companion.data.archives`). Extraction goes into the user cache (``$COMPANION_DATA`` is
+only read), and an extracted folder is checked against the list of files written at its extraction
+on every load.
 
 Two registry datasets hold the files (a dataset is one folder, ``$COMPANION_DATA/<name>``):
 

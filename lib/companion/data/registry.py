@@ -203,13 +203,15 @@ def fetch(name):
 
 
 def verify(name=None):
-    """Check every present file of ``name`` (None: all datasets) against the manifest.
+    """Check every present file of ``name`` (None: all datasets) against the manifest, and every
+    extracted folder against the list of files (sizes, sha256) written when it was extracted.
 
-    One row per file found in any search folder: dataset, path, ok (bool), message.
-    Builtin and generated datasets have no files, so no rows.
+    One row per file found in any search folder and per extracted folder: dataset, path, ok (bool),
+    message. Builtin and generated datasets have no files, so no rows.
     """
     names = _file_datasets() if name is None else [name]
-    return [row for each in names if _spec(each).kind == "files" for row in files.check_rows(each)]
+    return [row for each in names if _spec(each).kind == "files"
+            for row in files.check_rows(each) + archives.check_rows(each)]
 
 
 def _spec(name):
