@@ -2,19 +2,19 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The CPU build of torch; where this exact release is not offered, pip falls back to the newest torch.
-TORCH  ?= torch==2.13.0
+# The exact versions that produced the committed outputs (torch 2.13.0: the CPU build where pip is offered one).
+LOCK   := requirements.lock
 
 .PHONY: install browser run test test-browser site bench clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml $(LOCK) Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing into $(VENV) (first time: a few minutes)"
-	$(PY) -m pip install -q "$(TORCH)" || $(PY) -m pip install -q torch
-	$(PY) -m pip install -q -e ".[test,bench]"
-	$(PY) -m pip install -q --no-deps backpack-for-pytorch==1.7.1 einops unfoldNd
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11, 5) and "$(LOCK) needs Python >= 3.11.5: rm -r $(VENV), make PYTHON=python3.11")'
+	@echo "installing the versions of $(LOCK) into $(VENV) (first time: a few minutes)"
+	$(PY) -m pip install -q -c $(LOCK) -e ".[test,bench]"
+	$(PY) -m pip install -q -c $(LOCK) --no-deps backpack-for-pytorch einops unfoldNd
 	@touch $@
 
 # Playwright and Debian's Chromium (the browser test drives the system browser; nothing is downloaded by Playwright).
@@ -22,7 +22,7 @@ browser: $(VENV)/.browser
 
 $(VENV)/.browser: $(VENV)/.installed
 	bash .ci/apt-install chromium chromium-driver
-	$(PY) -m pip install -q -e ".[browser]"
+	$(PY) -m pip install -q -c $(LOCK) -e ".[browser]"
 	@touch $@
 
 run: install
