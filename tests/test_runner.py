@@ -1,8 +1,15 @@
-"""The runner's index page and its handling of failed runs."""
+"""The runner: its index page, failed runs, parameters checked before papermill, each kernel's own environment."""
 
+import os
 from pathlib import Path
 
+import nbformat
+import pytest
+
 from companion import runner
+from companion.notebook import ParameterError
+
+FAST = Path(__file__).parent / "fixtures" / "00_fast.ipynb"
 
 
 def test_index_page_shows_claims_links_and_failures():
@@ -30,3 +37,39 @@ def test_a_broken_notebook_is_reported_not_raised(tmp_path):
     broken.write_text("{not json")
     result = runner.run(broken, out=tmp_path / "out", progress=False)
     assert not result.ok and "99_broken" in result.error
+
+
+def test_a_parameter_name_that_is_code_is_refused_before_anything_runs(tmp_path):
+    marker = tmp_path / "ran"
+    name = f'x=__import__("pathlib").Path({str(marker)!r}).touch();y'
+    with pytest.raises(ParameterError, match="unknown parameter 'x=__import__"):
+        runner.run(FAST, {name: 1}, out=tmp_path / "out", progress=False)
+    assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("params, words", [({"seed": -1}, "parameter 'seed' = -1 is not allowed"),  # the spec
+                                            ({"scales": [0.5, 2.0, 3.0]}, "including 1.0")])  # the module's check
+def test_a_bad_value_is_refused_before_the_kernel_starts(tmp_path, params, words):
+    with pytest.raises(ParameterError, match=words):
+        runner.run(runner.find("03_goldilocks_zone"), params, out=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_kernel_start_prints_no_transport_warning(tmp_path, capfd):
+    result = runner.run(FAST, out=tmp_path, progress=False)
+    assert result.ok, result.error
+    err = capfd.readouterr().err
+    assert "without encryption" not in err and "WARNING" not in err, err
+
+
+def test_the_kernel_gets_its_own_environment_in_the_notebook_s_folder(tmp_path):
+    nb = tmp_path / "notebooks" / "00_environment.ipynb"
+    nb.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import json, os\n"
+        "with open(os.environ['COMPANION_RECORD'], 'w') as f:\n"
+        "    json.dump({'probe': os.environ.get('COMPANION_PROBE'), 'cwd': os.getcwd()}, f)")]), nb)
+    result = runner.run(nb, out=tmp_path / "out", progress=False, env={"COMPANION_PROBE": "7"})
+    assert result.ok, result.error
+    assert result.record["probe"] == "7" and Path(result.record["cwd"]) == nb.parent.resolve()
+    assert "COMPANION_PROBE" not in os.environ and "COMPANION_RECORD" not in os.environ

@@ -3,21 +3,31 @@
 Each run writes ``<out>/<stem>.ipynb`` (the executed notebook), ``<stem>.html`` and
 ``<stem>.record.json`` (what the notebook ``record()``ed, claims included). ``build``
 runs every notebook and writes ``<out>/index.html`` with every claims table.
+
+A run checks its parameters before papermill writes them into the notebook as code, and
+gives its kernel its own environment and working folder: nothing here changes ``os.environ``
+or the working directory, so runs in threads of one process (a Dask worker) stay apart.
 """
 
 import ast
+import contextvars
 import html
 import importlib
 import json
 import os
 import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import yaml
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import CaselessStrEnum, Dict
+from traitlets.config import Config
 
-from .notebook import COMMON, Param
+from .notebook import COMMON, Param, ParameterError, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 # Seconds one cell may run before the run counts as failed, so a hung kernel never stalls a build or a sweep.
@@ -72,6 +82,26 @@ def check(nb):
     return getattr(experiment_module(nb), "check", None)
 
 
+def defaults(nb):
+    """The notebook's own default parameters (from its parameters cell)."""
+    import papermill
+
+    return {name: ast.literal_eval(info["default"]) for name, info in papermill.inspect_notebook(str(nb)).items()}
+
+
+def check_parameters(nb, values):
+    """The notebook's defaults updated with ``values``, checked against its spec and its module's ``check``.
+
+    Raises ParameterError saying what is wrong and what is allowed. Papermill writes parameter
+    names and values into the notebook as code, so they are checked before it runs.
+    """
+    merged = validate({**defaults(nb), **values}, spec(nb))
+    constraint = check(nb)
+    if constraint is not None:
+        constraint(SimpleNamespace(**merged))
+    return merged
+
+
 def parameters(nb):
     """One row per parameter: name, default and doc (from the notebook's parameters cell), allowed values."""
     import papermill
@@ -121,27 +151,61 @@ class Result:
                 f"  {self.html.name}")
 
 
-def run(nb, params=None, preset=None, out="build", progress=True):
-    """Execute ``nb`` with papermill (preset first, then ``params``), render HTML, read back the record."""
+class RunKernelManager(AsyncKernelManager):
+    """The kernel of one run: on IPC sockets, and started with ``os.environ`` plus ``run_env``.
+
+    Over TCP every ipykernel start warns that it runs without encryption; local IPC sockets
+    need none. Each run configures a manager of its own (``kernel_options``), so runs in
+    threads of one process never share variables (``COMPANION_RECORD`` above all).
+    """
+
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+    run_env = Dict(config=True, help="variables added to the kernel's environment")
+
+    async def start_kernel(self, **kw):
+        await super().start_kernel(env={**os.environ, **self.run_env}, **kw)
+
+
+def kernel_options(nb, env, sockets):
+    """Papermill's options for a kernel of our own: in ``nb``'s folder, with ``env`` added to its environment,
+    its connection file and sockets in the folder ``sockets`` (an absolute path, as the kernel runs elsewhere)."""
+    config = Config({"RunKernelManager": {"run_env": env, "connection_file": str(Path(sockets) / "kernel.json"),
+                                          "ip": str(Path(sockets) / "kernel")}})
+    return {"kernel_manager_class": RunKernelManager, "config": config,
+            "resources": {"metadata": {"path": str(nb.parent)}}}
+
+
+def run(nb, params=None, preset=None, out="build", progress=True, *, env=None):
+    """Execute ``nb`` with papermill (preset first, then ``params``), render HTML, read back the record.
+
+    The parameters are checked first: a bad name or value raises ParameterError before anything
+    runs or is written. The kernel gets ``env`` (e.g. thread counts) and ``COMPANION_RECORD``
+    in its own environment.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     values = {**(load_preset(nb, preset) if preset else {}), **(params or {})}
     executed, record = out / f"{nb.stem}.ipynb", out / f"{nb.stem}.record.json"
-    record.unlink(missing_ok=True)
-    os.environ["COMPANION_RECORD"] = str(record)
     start, error = time.perf_counter(), ""
     try:
-        papermill.execute_notebook(str(nb), str(executed), parameters=values, cwd=str(nb.parent),
-                                   progress_bar=progress, kernel_name="python3", execution_timeout=CELL_TIMEOUT)
+        check_parameters(nb, values)
+        out.mkdir(parents=True, exist_ok=True)
+        record.unlink(missing_ok=True)
+        with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
+            # In a context of its own: jupyter keeps its event loop in a context variable, and a caller's
+            # context may be shared by threads (Dask copies it into every task), which would share the loop.
+            contextvars.Context().run(
+                papermill.execute_notebook, str(nb), str(executed), parameters=values, progress_bar=progress,
+                kernel_name="python3", execution_timeout=CELL_TIMEOUT,
+                **kernel_options(nb, {**(env or {}), "COMPANION_RECORD": str(record)}, sockets))
+    except ParameterError:
+        raise  # the caller's mistake, named before anything ran
     except PapermillExecutionError as exc:
         error = f"{nb.stem}: failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     except Exception as exc:  # a dead kernel or a broken notebook: report it, let the other runs go on
         error = f"{nb.stem}: {type(exc).__name__}: {exc}"
-    finally:
-        os.environ.pop("COMPANION_RECORD", None)
     seconds = time.perf_counter() - start
     page = render_html(executed) if executed.exists() else executed.with_suffix(".html")
     recorded = json.loads(record.read_text()) if record.exists() and not error else {}
