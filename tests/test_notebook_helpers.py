@@ -7,6 +7,7 @@ import pytest
 from companion.notebook import Param, ParameterError, claims_table, parameters_in, start, validate
 
 SPEC = (Param("lr", float, 0.0, 10.0), Param("kind", str, choices=("a", "b")), Param("dims", int, 1, 100, many=True))
+VALID = {"seed": 0, "device": "cpu", "lr": 0.5, "kind": "b", "dims": [2]}
 
 
 def test_valid_values_pass_and_int_is_accepted_for_float():
@@ -36,11 +37,18 @@ def test_every_problem_is_reported_at_once():
     assert len(str(err.value).splitlines()) == 3
 
 
-def test_parameters_in_keeps_public_literals_only():
+def test_parameters_in_takes_the_spec_names_and_the_injected_ones_only():
     import math
 
-    ns = {"lr": 0.1, "_hidden": 1, "In": [], "Out": {}, "math": math, "f": len, "dims": [1]}
-    assert parameters_in(ns) == {"lr": 0.1, "dims": [1]}
+    ns = {"lr": 0.1, "kind": "a", "_hidden": 1, "gamma": 0.3, "math": math, "f": len, "dims": [1], "lrr": 2,
+          "In": ["", "lr = 0.1\n", "# Parameters\nlr = 0.2\nlrr = 2\n", "gamma = 0.3\n"]}
+    assert parameters_in(ns, SPEC) == {"lr": 0.1, "kind": "a", "dims": [1], "lrr": 2}
+
+
+def test_start_ignores_the_variables_a_first_run_all_left_in_the_kernel(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_RECORD", str(tmp_path / "r.json"))
+    rerun = {**VALID, "p_gamma": 0.02, "threshold": "> 0", "In": ["x = 1\n", "p_gamma = 0.02\n"]}
+    assert start("nb", rerun, SPEC).p.lr == 0.5
 
 
 def test_start_seeds_records_atomically_and_writes_claims(tmp_path, monkeypatch):
@@ -60,9 +68,9 @@ def test_start_seeds_records_atomically_and_writes_claims(tmp_path, monkeypatch)
 def test_start_refuses_unknown_and_out_of_range_before_compute(tmp_path, monkeypatch):
     monkeypatch.setenv("COMPANION_RECORD", str(tmp_path / "r.json"))
     with pytest.raises(ParameterError, match="'seed' = -1"):
-        start("nb", {"seed": -1, "device": "cpu", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
-    with pytest.raises(ParameterError, match="unknown parameter 'sed'"):
-        start("nb", {"sed": 1, "seed": 0, "device": "cpu", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
+        start("nb", {**VALID, "seed": -1}, SPEC)
+    with pytest.raises(ParameterError, match="unknown parameter 'sed'"):  # papermill -p sed 1
+        start("nb", {**VALID, "sed": 1, "In": ["# Parameters\nsed = 1\n"]}, SPEC)
     assert not (tmp_path / "r.json").exists()
 
 

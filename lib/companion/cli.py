@@ -8,20 +8,28 @@
                     [--scheduler ADDRESS] [--retries K] [--out DIR]
     companion sweep collect DIR
     companion data list | fetch NAME | verify
+
+A user's mistake (a bad parameter, grid, preset, notebook or dataset name, a failed download)
+is one line ``companion: error: ...`` on stderr and exit status 2, as argparse reports a bad
+option; a notebook that fails while running exits 1; anything else is a bug and shows its traceback.
 """
 
 import argparse
 import ast
+import re
 import sys
 
+import yaml
+
 from . import runner
+from .notebook import ParameterError
 
 
 def _value(text):
     """A command-line value as a Python literal when it is one ('1', '0.5', '[1, 2]'), else the string."""
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError, RecursionError):  # '{[]: 1}' is a TypeError, deep nesting recurses
         return text
 
 
@@ -62,7 +70,7 @@ def cmd_sweep(args):
 
     if args.notebook == "collect":
         if not args.folder:
-            raise SystemExit("companion sweep collect: name the sweep folder")
+            raise SystemExit("sweep collect: name the sweep folder")
         table = sweep.collect(args.folder)
         paths = sweep.write_tables(table, args.folder)
         print(f"{len(table)} runs ({(table.status == 'done').sum() if len(table) else 0} done) -> "
@@ -70,13 +78,13 @@ def cmd_sweep(args):
         return 0
     nb = runner.find(args.notebook)
     if not args.p and not args.grid:
-        raise SystemExit("companion sweep: give the grid with -p NAME V1 V2 ... or --grid GRID.yaml")
+        raise SystemExit("sweep: give the grid with -p NAME V1 V2 ... or --grid GRID.yaml")
     bare = [p[0] for p in args.p if len(p) < 2]
     if bare:
-        raise SystemExit(f"companion sweep: -p {bare[0]} needs at least one value")
+        raise SystemExit(f"sweep: -p {bare[0]} needs at least one value")
     points = sweep.grid_points({p[0]: [_value(v) for v in p[1:]] for p in args.p})
     if args.grid:
-        points = sweep.load_grid(args.grid) + (points if args.p else [])
+        points = read_grid(args.grid) + (points if args.p else [])
     out = args.out or f"build/sweeps/{nb.stem}"
     table = sweep.sweep(nb, points, out, preset=args.preset, workers=args.workers, scheduler=args.scheduler,
                         retries=args.retries)
@@ -88,6 +96,16 @@ def cmd_sweep(args):
     return 0 if failed.empty else 1
 
 
+def read_grid(path):
+    """The points of a ``--grid`` file; a YAML syntax error names the file and the line."""
+    from . import sweep
+
+    try:
+        return sweep.load_grid(path)
+    except yaml.YAMLError as err:
+        raise SystemExit(f"--grid {path} is not valid YAML: {yaml_problem(err)}") from None
+
+
 def cmd_data(args):
     from . import data
 
@@ -97,13 +115,21 @@ def cmd_data(args):
         return 0
     if args.action == "fetch":
         if not args.name:
-            raise SystemExit(f"companion data fetch: name a dataset, one of {', '.join(data.DATASETS)}")
-        print(data.fetch(args.name))
+            raise SystemExit(f"data fetch: name a dataset, one of {', '.join(data.DATASETS)}")
+        print(registry_call(data.fetch, args.name))
         return 0
-    rows = data.verify(args.name)
+    rows = registry_call(data.verify, args.name)
     for row in rows:
         print(("ok   " if row["ok"] else "FAIL ") + row["message"])
     return 0 if all(r["ok"] for r in rows) else 1
+
+
+def registry_call(call, name):
+    """``call(name)`` on the dataset registry, whose ValueError means a name it does not know or cannot fetch."""
+    try:
+        return call(name)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
 
 
 def parser():
@@ -136,10 +162,50 @@ def parser():
     return ap
 
 
+def user_errors():
+    """The exception classes that are the user's mistake (imported when needed: the data registry is slow to load)."""
+    from .data import DataError
+    from .sweep import SweepBusy
+
+    return ParameterError, DataError, SweepBusy, yaml.YAMLError
+
+
+def one_line(message):
+    """A message on one line: a line ending in ':' runs on into the next, other lines are joined by '; '."""
+    return re.sub(r"(:?)\s*\n\s*", lambda m: ": " if m[1] else "; ", str(message).strip())
+
+
+def yaml_problem(err):
+    """A YAML syntax error in words, with its line and column (PyYAML's own text spans several lines)."""
+    mark = getattr(err, "problem_mark", None)
+    if mark is None:
+        return str(err)
+    context = f"{err.context}: " if getattr(err, "context", None) else ""
+    return f"{context}{err.problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
+def user_error(message):
+    """Report a user's mistake as argparse does, on one line, and give exit status 2."""
+    print(f"companion: error: {one_line(message)}", file=sys.stderr)
+    return 2
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "site": cmd_site, "sweep": cmd_sweep, "data": cmd_data}[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except SystemExit as exit_:  # the CLI's and the runner's refusals carry their message as the code
+        if not isinstance(exit_.code, str):
+            raise
+        return user_error(exit_.code)
+    except Exception as err:
+        if not isinstance(err, user_errors()):
+            raise
+        if isinstance(err, yaml.YAMLError):  # a --grid is named by read_grid; what is left is the preset
+            where = f"preset {args.preset!r}" if getattr(args, "preset", None) else "a YAML file"
+            return user_error(f"{where} is not valid YAML: {yaml_problem(err)}")
+        return user_error(err)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ spec. ``start`` refuses unknown names and out-of-range values before any compute
 every random source and opens the JSON record written beside the executed notebook.
 """
 
+import ast
 import json
 import os
 import random
@@ -18,9 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-LITERALS = (bool, int, float, str, list, tuple, dict, type(None))
-IPYTHON_NAMES = {"In", "Out", "get_ipython", "exit", "quit", "open"}
 DEVICES = ("auto", "cpu", "cuda")
+INJECTED_HEADER = "# Parameters\n"  # the first line of the cell papermill injects after the parameters cell
 
 
 class ParameterError(ValueError):
@@ -85,10 +85,28 @@ def validate(values, spec):
     return values
 
 
-def parameters_in(namespace):
-    """The parameter-like names of a notebook namespace: public literals, IPython's own names left out."""
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in IPYTHON_NAMES and isinstance(v, LITERALS)}
+def parameters_in(namespace, spec):
+    """The values of the spec's names in a notebook namespace; a spec name not there is left for validate to report.
+
+    Only spec names are taken, so the notebook's own later variables (left in the kernel by a first
+    Run All) are never mistaken for parameters; names papermill injected are added, so that an unknown
+    one is refused.
+    """
+    names = [p.name for p in spec] + sorted(injected_names(namespace) - {p.name for p in spec})
+    return {name: namespace[name] for name in names if name in namespace}
+
+
+def injected_names(namespace):
+    """The names assigned by the last cell papermill injected in this kernel, from IPython's input history ``In``.
+
+    Papermill writes its parameters as a cell whose source starts with ``# Parameters``; IPython keeps
+    the source of every executed cell in ``In``. Outside IPython (no ``In``) there are none.
+    """
+    cells = [source for source in namespace.get("In", []) if source.startswith(INJECTED_HEADER)]
+    if not cells:
+        return set()
+    return {target.id for node in ast.parse(cells[-1]).body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)}
 
 
 def resolve_device(device):
@@ -148,6 +166,13 @@ def start(stem, namespace, spec, check=None, threads=None):
 
     ``check(params)`` may add constraints between parameters; it raises ParameterError.
 
+    The parameters are the spec's names (COMMON and ``spec``) taken from ``namespace``, not every
+    literal in it, so Run All a second time in the same kernel works. A misspelt ``-p`` name is
+    still refused here, not only by the runner's check before papermill (which papermill used
+    directly skips): papermill assigns it in the cell it injects, whose source ``In`` keeps, and
+    the names of that cell outside the spec are reported as unknown. A misspelt name in the
+    parameters cell itself is caught by the conventions test (parameters cell = spec).
+
     The record goes to ``$COMPANION_RECORD`` when set (the runner puts it beside the executed
     notebook) and otherwise to ``<stem>.record.json`` in the working directory.
 
@@ -156,7 +181,8 @@ def start(stem, namespace, spec, check=None, threads=None):
     threads were faster on two idle cores (12 s against 17 s of Goldilocks compute), but up to
     ten times slower when anything else competes for the cores (a browser, a sweep, CI jobs).
     """
-    params = validate(parameters_in(namespace), (*COMMON, *spec))
+    spec = (*COMMON, *spec)
+    params = validate(parameters_in(namespace, spec), spec)
     if check is not None:
         check(SimpleNamespace(**params))
     params["device"] = resolve_device(params["device"])
