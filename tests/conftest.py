@@ -1,8 +1,18 @@
-"""Shared test helpers."""
+"""Shared test helpers, and the one default run of each notebook that its record tests read.
 
+``make test`` runs every committed notebook under nbval; the kernel runs in the notebook's folder, so
+each nbval run writes ``notebooks/<stem>.record.json``. The ``default_record`` fixture reads that
+record when the notebook ran whole under nbval in this session, and otherwise (a test file run
+alone) runs the notebook once through the runner, so no notebook's default run is executed twice.
+"""
+
+import ast
+import json
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell takes seconds; a hang fails fast
@@ -10,6 +20,87 @@ os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell ta
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from companion import runner  # noqa: E402
+from companion.notebook import resolve_device  # noqa: E402
+
+SESSION_START = time.time()  # a record older than this is from an earlier session, never read
+
+
+def _is_nbval_cell(item):
+    return item.path.suffix == ".ipynb"
+
+
+class NbvalCells:
+    """Counts, per notebook, the cells that nbval ran and that passed in this session.
+
+    Registered as a plugin: a hook in this conftest would only see the items under tests/, not notebooks/.
+    """
+
+    def __init__(self):
+        self.passed = Counter()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if _is_nbval_cell(item) and report.when == "call" and report.passed:
+            self.passed[item.path.resolve()] += 1
+        return report
+
+
+NBVAL_CELLS = NbvalCells()
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(NBVAL_CELLS, "companion-nbval-cells")
+
+
+def pytest_collection_modifyitems(items):
+    """Run nbval's notebook cells before every other test, so the record tests find this session's records."""
+    items.sort(key=lambda item: not _is_nbval_cell(item))  # stable: each group keeps its order
+
+
+def _code_cells(nb):
+    return sum(cell["cell_type"] == "code" for cell in json.loads(Path(nb).read_text())["cells"])
+
+
+def ran_whole_under_nbval(nb):
+    """Whether nbval ran every code cell of ``nb`` in this session, each passing."""
+    return NBVAL_CELLS.passed[Path(nb).resolve()] == _code_cells(nb)
+
+
+def default_parameters(nb):
+    """The parameters a default run records: the parameters cell's values, with 'auto' resolved to a device."""
+    values = {row["name"]: ast.literal_eval(row["default"]) for row in runner.parameters(nb)}
+    if "device" in values:
+        values["device"] = resolve_device(values["device"])
+    return json.loads(json.dumps(values))  # as read back from the record: tuples become lists
+
+
+def nbval_record(nb):
+    """The record the nbval run of ``nb`` wrote beside it in this session; fail if it is stale or not a default run."""
+    path = Path(nb).parent / f"{Path(nb).stem}.record.json"
+    fresh = path.exists() and path.stat().st_mtime >= SESSION_START
+    assert fresh, (f"nbval ran {Path(nb).name} in this session but {path} was not written by it "
+                   "(is COMPANION_RECORD set in the environment? unset it)")
+    record = json.loads(path.read_text())
+    assert record["parameters"] == default_parameters(nb), f"{path} is not a default run"
+    return record
+
+
+def run_notebook(nb, out, **kwargs):
+    """Run ``nb`` through the runner into ``out``; fail the test unless it succeeds; return its record."""
+    result = runner.run(nb, out=out, progress=False, **kwargs)
+    assert result.ok, result.error
+    return result.record
+
+
+@pytest.fixture(scope="module")
+def default_record(request, tmp_path_factory):
+    """The record of the default run of the test module's notebook ``NB``: this session's nbval run when
+    there was one, else one run through the runner."""
+    nb = request.module.NB
+    if ran_whole_under_nbval(nb):
+        return nbval_record(nb)
+    return run_notebook(nb, tmp_path_factory.mktemp(f"{Path(nb).stem}-default"))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -21,18 +112,13 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def run_notebook(nb, out, **kwargs):
-    """Run ``nb`` through the runner into ``out``; fail the test unless it succeeds; return (result, record)."""
-    result = runner.run(nb, out=out, progress=False, **kwargs)
-    assert result.ok, result.error
-    return result, result.record
-
-
 def stopped_by_validation(nb, out, name, value):
-    """Run ``nb`` through the CLI with ``-p name value``; assert it stopped with a ParameterError before any
-    compute (no record written); return its stderr, for the test to check the message names what is wrong."""
+    """Run ``nb`` through the CLI with ``-p name value``; assert it stopped as a user error, before any compute:
+    exit status 2, a ``companion: error:`` message naming the parameter, no traceback, no record. Return its
+    stderr, for the test to check the message says what is wrong and what is allowed."""
     proc = subprocess.run([sys.executable, "-m", "companion.cli", "run", str(nb), "-p", name, value, "--out", str(out)],
                           capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1 and "ParameterError" in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "companion: error: " in proc.stderr and name in proc.stderr, proc.stderr[-2000:]
     assert not (Path(out) / f"{nb.stem}.record.json").exists()  # stopped before any compute or record
     return proc.stderr

@@ -20,17 +20,15 @@ def _omniglot_available():
 
 
 @pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    return run_notebook(NB, tmp_path_factory.mktemp("default"))
-
-
-@pytest.fixture(scope="module")
 def omniglot_run(tmp_path_factory):
     if not _omniglot_available():
         if os.environ.get("CI"):
             pytest.fail("CI must provide the Omniglot reference copy: COMPANION_DATA=../shared/data (.ci/run does)")
         pytest.skip("no Omniglot in $COMPANION_DATA/omniglot")
-    return run_notebook(NB, tmp_path_factory.mktemp("omniglot"), preset="omniglot")
+    # The preset as users run it, but one training run and 300 test episodes: 100 s instead of 205 s on two cores,
+    # so that make test stays within 15 minutes; the record checks below hold for any number of runs.
+    return run_notebook(NB, tmp_path_factory.mktemp("omniglot"), preset="omniglot",
+                        params={"n_seeds": 1, "n_episodes": 300})
 
 
 def _check_record(record):
@@ -74,21 +72,19 @@ def _check_record(record):
 
 
 @pytest.mark.slow
-def test_default_run_records_every_measurement_and_claim(default_run):
-    result, record = default_run
+def test_default_run_records_every_measurement_and_claim(default_record):
+    record = default_record
     p = record["parameters"]
     assert p["dataset"] == "digits" and p["ways"] == [5] and p["n_seeds"] >= 2
-    assert record["claims"] == result.claims and Path(result.html).exists()
     _check_record(record)
     assert "lake_runs" not in record
 
 
 @pytest.mark.slow
 def test_omniglot_preset_on_the_small_subsets(omniglot_run):
-    result, record = omniglot_run
+    record = omniglot_run
     p = record["parameters"]
     assert p["dataset"] == "omniglot" and p["image_size"] == 28 and 20 in p["ways"]
-    assert record["claims"] == result.claims
     _check_record(record)
     for row in record["accuracy"]:  # smoke criterion (a project choice, not a paper number): well above chance
         if (row["way"], row["shot"]) == (5, 1):

@@ -1,4 +1,4 @@
-"""The Goldilocks notebook end to end through the runner and the CLI, asserting on what it recorded."""
+"""The Goldilocks notebook end to end, and through the CLI, asserting on what it recorded."""
 
 import json
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from companion import runner
-from conftest import run_notebook, stopped_by_validation
+from conftest import stopped_by_validation
 
 NB = runner.find("03_goldilocks_zone")
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -20,14 +20,9 @@ def _companion(*args, out):
                           capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def default_run(tmp_path_factory):
-    return run_notebook(NB, tmp_path_factory.mktemp("default"))
-
-
 @pytest.mark.slow
-def test_default_run_records_every_measurement_and_claim(default_run):
-    result, record = default_run
+def test_default_run_records_every_measurement_and_claim(default_record):
+    record = default_record
     assert record["parameters"]["dataset"] == "digits"
     scales = record["parameters"]["scales"]
     assert len(record["curvature"]) == len(scales) * len(record["parameters"]["activations"])
@@ -38,13 +33,12 @@ def test_default_run_records_every_measurement_and_claim(default_run):
     assert len(record["init_selection"]) == 3
     claims = record["claims"]
     assert [c["claim"][:2] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C7", "C7"]
-    assert all(isinstance(c["holds"], bool) for c in claims) and claims == result.claims
-    assert (Path(result.html)).exists()
+    assert all(isinstance(c["holds"], bool) for c in claims)
 
 
 @pytest.mark.slow
-def test_the_radius_scales_with_the_init_scale(default_run):
-    _, record = default_run
+def test_the_radius_scales_with_the_init_scale(default_record):
+    record = default_record
     relu = {row["scale"]: row["radius"] for row in record["curvature"] if row["activation"] == "relu"}
     for scale, radius in relu.items():
         assert radius == pytest.approx(scale * relu[1.0], rel=1e-9)
