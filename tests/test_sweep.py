@@ -3,6 +3,7 @@
 import contextlib
 import fcntl
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -138,6 +139,21 @@ def _statuses(out):
 
 def _states(out):
     return {status["params"]["seed"]: status["state"] for status in _statuses(out)}
+
+
+def test_a_worker_that_died_while_idle_is_replaced_not_sent_the_next_point():
+    context = multiprocessing.get_context("spawn")
+    dead, alive = sweep._Worker(context), sweep._Worker(context)
+    dead.process.kill()
+    dead.process.join()
+    try:
+        assert sweep._free_worker([alive, dead], context) is alive  # the dead one is dropped, the live one kept
+        fresh = sweep._free_worker([dead], context)
+        assert fresh is not dead and fresh.process.is_alive()
+    finally:
+        for worker in (alive, fresh):
+            worker.conn.close()  # an idle worker's signal to stop
+            worker.process.join(timeout=60)
 
 
 def test_a_dead_worker_fails_its_point_and_the_other_points_finish(tmp_path, kernel_tmpdir):

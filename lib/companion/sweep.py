@@ -218,7 +218,7 @@ def _run_local(jobs, workers, retries, bar):
             while queue and len(busy) < workers:
                 job, tries = queue.pop(0)
                 nb, point, folder, preset = job
-                worker = idle.pop() if idle else _Worker(context)
+                worker = _free_worker(idle, context)
                 worker.conn.send((nb, begin_attempt(folder, point, preset), folder))
                 busy[worker.conn] = worker, job, tries + 1
             for conn in multiprocessing.connection.wait(list(busy)):
@@ -237,6 +237,17 @@ def _run_local(jobs, workers, retries, bar):
         for worker in idle + [worker for worker, _, _ in busy.values()]:
             worker.conn.close()  # an idle worker's signal to stop
             worker.process.join()
+
+
+def _free_worker(idle, context):
+    """An idle worker that is still alive, else a new one: an idle worker may have died between two points."""
+    while idle:
+        worker = idle.pop()
+        if worker.process.is_alive():
+            return worker
+        worker.conn.close()
+        worker.process.join()
+    return _Worker(context)
 
 
 class _Worker:
