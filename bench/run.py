@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from common import format_table
-from companion.notebook import write_json_atomic
+from companion.io import write_json_atomic
 
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parent / "build"

@@ -20,7 +20,7 @@ from companion.landscape.covariance import (
     minibatch_gradients,
 )
 from companion.nn import cnn, flat_params, mlp
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 DT = torch.float64
 

@@ -1,6 +1,7 @@
 """The companion command, run as a user runs it: its data verbs, and how it reports a user's mistakes."""
 
 import fcntl
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,8 +122,8 @@ def test_an_unknown_notebook_preset_or_a_missing_argument_is_one_line(tmp_path, 
 def test_a_preset_that_is_not_yaml_names_the_preset_and_the_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "presets").mkdir()
     (tmp_path / "presets" / "00_fast.broken.yaml").write_text("x: 1\n\tsleep: 2\n")
-    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path)
-    assert cli.main(["run", str(FAST), "--preset", "broken", "--out", str(tmp_path / "out")]) == 2
+    shutil.copy(FAST, tmp_path / FAST.name)
+    assert cli.main(["run", str(tmp_path / FAST.name), "--preset", "broken", "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == ("companion: error: preset 'broken' is not valid YAML: while scanning for the "
                                        "next token: found character '\\t' that cannot start any token at line 2, "
                                        "column 1\n")

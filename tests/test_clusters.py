@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 from companion.experiments import xray_cavities as xc
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 from companion.physics import cavity_nets as cn
 from companion.physics import clusters as cl
 from scipy.integrate import quad

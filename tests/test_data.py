@@ -382,3 +382,12 @@ def test_image_datasets_are_those_whose_inputs_are_images(name):
 
     data = load(name, n_train=20, n_test=20)
     assert (len(data.input_shape) == 3) == (name in IMAGE_DATASETS)
+
+
+def test_a_split_is_the_dataset_s_own_tensors_cast_as_asked():
+    data = load("digits", n_train=60, n_test=30, seed=0)
+    X, y = data.split("test", dtype=torch.float64)
+    assert X.dtype == torch.float64 and torch.equal(X.float(), data.X_test) and torch.equal(y, data.y_test)
+    assert data.split()[0] is data.X_train  # already on the device in its dtype: no copy
+    with pytest.raises(ValueError, match="choose 'train' or 'test'"):
+        data.split("val")

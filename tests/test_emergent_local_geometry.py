@@ -12,7 +12,7 @@ from companion.landscape import HessianOperator, dense_hessian
 from companion.landscape.gauss_newton import dense_gauss_newton
 from companion.landscape.gradients import per_logit_grads
 from companion.nn import Trajectory
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 
 def _p(**change):

@@ -9,7 +9,7 @@ import pytest
 
 from companion import runner
 from companion.experiments import emergent_local_geometry as el
-from companion.notebook import COMMON, validate
+from companion.params import COMMON, validate
 from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("08_emergent_local_geometry")

@@ -16,7 +16,7 @@ from companion.fewshot import (EpisodeSampler, Precision, ProtoNet, Split, damag
                                encoder, evaluate, mean_ci, n_parameters, paired_difference, prototypes,
                                split_channels, train_episodic)
 from companion.fewshot.evaluation import accuracy_from_embeddings, batch_statistics, z_value
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 DT = torch.float64
 

@@ -15,7 +15,7 @@ from companion.experiments import deep_ensembles as de
 from companion.landscape import connectors
 from companion.landscape import function_space as fs
 from companion.nn import flat_params
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 
 # --- weights and predictions -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import torch
 
 from companion.experiments import goldilocks_zone as gz
 from companion.landscape import HessianOperator, dense_hessian, random_subspace
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 
 def _summary(values, se=0.01):

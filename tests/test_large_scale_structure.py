@@ -11,7 +11,7 @@ import torch
 from companion.experiments import large_scale_structure as lss
 from companion.landscape import HessianOperator, dense_hessian
 from companion.nn import flat_params, mlp
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 
 def _params(**over):

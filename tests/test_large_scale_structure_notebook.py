@@ -8,7 +8,7 @@ import yaml
 
 from companion import runner
 from companion.experiments import large_scale_structure as lss
-from companion.notebook import validate
+from companion.params import validate
 from conftest import stopped_by_validation
 
 NB = runner.find("07_large_scale_structure")

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from companion import runner
-from companion.notebook import validate
+from companion.params import validate
 
 NOTEBOOKS = runner.notebooks()
 PAPERS = [nb for nb in NOTEBOOKS if nb.stem[:2] != "99"]

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from companion.notebook import Param, ParameterError, claims_table, parameters_in, start, validate
+from companion.notebook import claims_table, parameters_in, start
+from companion.params import Param, ParameterError, validate
 
 SPEC = (Param("lr", float, 0.0, 10.0), Param("kind", str, choices=("a", "b")), Param("dims", int, 1, 100, many=True))
 VALID = {"seed": 0, "device": "cpu", "lr": 0.5, "kind": "b", "dims": [2]}

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 from companion.experiments import neural_adaptive_tomography as nat
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 from companion.physics import neural_filter as NF
 from companion.physics import particle_filter as PF
 from companion.physics import quantum as Q

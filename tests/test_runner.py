@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from companion import runner
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 FAST = Path(__file__).parent / "fixtures" / "00_fast.ipynb"
 

@@ -15,7 +15,7 @@ from companion.experiments import stiffness as ex
 from companion.landscape import gradients as gr
 from companion.landscape import stiffness as st
 from companion.nn import cnn, flat_params, mlp
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
 DT = torch.float64
 

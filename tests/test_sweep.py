@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from companion import sweep
-from companion.notebook import ParameterError, write_json_atomic
+from companion.io import write_json_atomic
+from companion.params import ParameterError
 
 FAST = Path(__file__).parent / "fixtures" / "00_fast.ipynb"
 

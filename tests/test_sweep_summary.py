@@ -4,11 +4,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from companion import runner
+from companion import paths
 from companion.experiments import sweep_summary as ss
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 
-EXAMPLE = runner.ROOT / "data" / "examples" / "goldilocks-sweep"
+EXAMPLE = paths.root() / "data" / "examples" / "goldilocks-sweep"
 COLUMNS = "columns: activation, scale, radius"
 
 

@@ -15,7 +15,7 @@ from astropy.stats import bayesian_blocks as astropy_blocks
 
 from companion.data import DataError, dataset_status, fetch, files, load, manifest, verify
 from companion.experiments import wfi_science_products as wsp
-from companion.notebook import ParameterError
+from companion.params import ParameterError
 from companion.physics import wfi
 from companion.physics import wfi_analysis as wa
 

@@ -8,6 +8,7 @@
                     [--scheduler ADDRESS] [--retries K] [--out DIR]
     companion sweep collect DIR
     companion data list | fetch NAME | verify
+    companion model list | train NAME [--out PATH]
 
 A user's mistake (a bad parameter, grid, preset, notebook or dataset name, a failed download)
 is one line ``companion: error: ...`` on stderr and exit status 2, as argparse reports a bad
@@ -21,8 +22,8 @@ import sys
 
 import yaml
 
-from . import runner
-from .notebook import ParameterError
+from . import paths, runner
+from .params import ParameterError
 
 
 def _value(text):
@@ -124,8 +125,25 @@ def cmd_data(args):
     return 0 if all(r["ok"] for r in rows) else 1
 
 
+def cmd_model(args):
+    from . import artifacts
+
+    if args.action == "list":
+        for row in artifacts.status():
+            print(f"{row['name']:<22} {row['status']:<15} {row['file']}: {row['about']}")
+        return 0
+    if not args.name:
+        raise SystemExit(f"model train: name a model, one of {', '.join(artifacts.ARTIFACTS)}")
+    entry = registry_call(artifacts.artifact, args.name)
+    out = args.out or paths.models() / entry.file
+    digest = artifacts.save(entry.train(), out)
+    same = "the committed sha256" if digest == entry.sha256 else f"not the committed {entry.sha256}"
+    print(f"wrote {out}: sha256 {digest} ({same})")
+    return 0
+
+
 def registry_call(call, name):
-    """``call(name)`` on the dataset registry, whose ValueError means a name it does not know or cannot fetch."""
+    """``call(name)`` on a registry (datasets, models), whose ValueError means a name it does not know or cannot fetch."""
     try:
         return call(name)
     except ValueError as err:
@@ -159,6 +177,10 @@ def parser():
     dat = sub.add_parser("data", help="the dataset registry")
     dat.add_argument("action", choices=("list", "fetch", "verify"))
     dat.add_argument("name", nargs="?")
+    mod = sub.add_parser("model", help="the committed models: their status, or train one from scratch")
+    mod.add_argument("action", choices=("list", "train"))
+    mod.add_argument("name", nargs="?")
+    mod.add_argument("--out", help="where to write the trained model (default: over the committed file)")
     return ap
 
 
@@ -192,7 +214,8 @@ def user_error(message):
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "site": cmd_site, "sweep": cmd_sweep, "data": cmd_data}[args.command]
+    handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "site": cmd_site, "sweep": cmd_sweep, "data": cmd_data,
+               "model": cmd_model}[args.command]
     try:
         return handler(args)
     except SystemExit as exit_:  # the CLI's and the runner's refusals carry their message as the code

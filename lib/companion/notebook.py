@@ -1,4 +1,4 @@
-"""What every notebook shares: parameter validation, ``record()`` and the claims table.
+"""What every notebook calls: ``start``, ``record()``, the claims table and the figure style.
 
 A notebook's ``parameters`` cell holds literals (papermill overrides them); the notebook
 then calls :func:`start` with ``globals()`` and its experiment module's ``PARAMETERS``
@@ -10,8 +10,6 @@ import ast
 import json
 import os
 import random
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -19,70 +17,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-DEVICES = ("auto", "cpu", "cuda")
+from .io import jsonable, write_json_atomic
+from .params import COMMON, ParameterError, validate
+
 INJECTED_HEADER = "# Parameters\n"  # the first line of the cell papermill injects after the parameters cell
-
-
-class ParameterError(ValueError):
-    """A notebook parameter is unknown, of the wrong type or out of its allowed range."""
-
-
-@dataclass(frozen=True)
-class Param:
-    """The type and allowed values of one notebook parameter (its default and doc live in the notebook).
-
-    ``many=True`` means a non-empty list whose every item obeys the type and range.
-    """
-
-    name: str
-    type: type
-    low: float | None = None
-    high: float | None = None
-    choices: tuple | None = None
-    many: bool = False
-
-    def allowed(self):
-        """The allowed values, in words."""
-        if self.choices is not None:
-            text = "one of " + ", ".join(repr(c) for c in self.choices)
-        elif self.low is not None or self.high is not None:
-            lo = "" if self.low is None else f"{self.low} <= "
-            hi = "" if self.high is None else f" <= {self.high}"
-            text = f"{self.type.__name__} with {lo}{self.name}{hi}"
-        else:
-            text = self.type.__name__
-        return f"a non-empty list, each item {text}" if self.many else text
-
-    def problem(self, value):
-        """None when ``value`` is allowed, else a sentence saying what is wrong and what is allowed."""
-        items = value if self.many else [value]
-        if self.many and (not isinstance(value, (list, tuple)) or not value):
-            return f"parameter {self.name!r} = {value!r} is not allowed: want {self.allowed()}"
-        for item in items:
-            ok_type = isinstance(item, self.type) and not (self.type is not bool and isinstance(item, bool))
-            if self.type is float and isinstance(item, int) and not isinstance(item, bool):
-                ok_type = True
-            ok = ok_type and (self.choices is None or item in self.choices) and (
-                self.low is None or item >= self.low) and (self.high is None or item <= self.high)
-            if not ok:
-                return f"parameter {self.name!r} = {value!r} is not allowed: want {self.allowed()}"
-        return None
-
-
-COMMON = (Param("seed", int, 0, 2**31 - 1), Param("device", str, choices=DEVICES))
-
-
-def validate(values, spec):
-    """Check a ``{name: value}`` dict against ``spec``; raise one ParameterError listing every problem."""
-    known = {p.name: p for p in spec}
-    problems = [f"unknown parameter {name!r}; known parameters: {', '.join(sorted(known))}"
-                for name in values if name not in known]
-    problems += [f"parameter {name!r} is missing" for name in known if name not in values]
-    problems += [msg for name, value in values.items() if name in known
-                 for msg in [known[name].problem(value)] if msg]
-    if problems:
-        raise ParameterError("\n".join(problems))
-    return values
 
 
 def parameters_in(namespace, spec):
@@ -123,27 +61,6 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def write_json_atomic(path, obj):
-    """Write ``obj`` as JSON to ``path`` via a temporary file and a rename, so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1, default=_jsonable)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a result file is for everyone to read
-    os.replace(tmp, path)
-
-
-def _jsonable(value):
-    if isinstance(value, pd.DataFrame):
-        return value.to_dict(orient="records")
-    if isinstance(value, (np.generic, torch.Tensor)):
-        return value.tolist() if getattr(value, "ndim", 0) else value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot record a {type(value).__name__}")
-
-
 class Run:
     """One execution of a notebook: its validated parameters and its record file."""
 
@@ -156,7 +73,7 @@ class Run:
 
     def record(self, name, value):
         """Store ``value`` under ``name`` in the record file (rewritten atomically) and return it."""
-        self.results[name] = json.loads(json.dumps(value, default=_jsonable))
+        self.results[name] = json.loads(json.dumps(value, default=jsonable))
         write_json_atomic(self.record_path, self.results)
         return value
 

@@ -27,17 +27,16 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, Dict
 from traitlets.config import Config
 
-from .notebook import COMMON, Param, ParameterError, validate
+from . import paths
+from .params import COMMON, Param, ParameterError, validate
 
-ROOT = Path(__file__).resolve().parents[2]
 # Seconds one cell may run before the run counts as failed, so a hung kernel never stalls a build or a sweep.
 CELL_TIMEOUT = int(os.environ.get("COMPANION_CELL_TIMEOUT", 3600))
-NOTEBOOKS = ROOT / "notebooks"
 
 
 def notebooks():
     """The paper notebooks, in publication order."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    return sorted(paths.notebooks().glob("[0-9][0-9]_*.ipynb"))
 
 
 def find(name):
@@ -114,13 +113,13 @@ def parameters(nb):
 
 
 def presets(nb):
-    """Names of the presets ``notebooks/presets/<stem>.<name>.yaml``."""
-    return sorted(p.name[len(nb.stem) + 1:-len(".yaml")] for p in (NOTEBOOKS / "presets").glob(f"{nb.stem}.*.yaml"))
+    """Names of the presets ``presets/<stem>.<name>.yaml`` beside the notebook."""
+    return sorted(p.name[len(nb.stem) + 1:-len(".yaml")] for p in (nb.parent / "presets").glob(f"{nb.stem}.*.yaml"))
 
 
 def load_preset(nb, name):
     """A preset's parameters (YAML, loaded safely); an unknown preset or a non-mapping file is an error."""
-    path = NOTEBOOKS / "presets" / f"{nb.stem}.{name}.yaml"
+    path = nb.parent / "presets" / f"{nb.stem}.{name}.yaml"
     if not path.exists():
         raise SystemExit(f"no preset {name!r} for {nb.stem}; known presets: {', '.join(presets(nb)) or 'none'}")
     values = yaml.safe_load(path.read_text())

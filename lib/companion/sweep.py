@@ -33,7 +33,8 @@ import pandas as pd
 import yaml
 
 from . import runner
-from .notebook import ParameterError, write_json_atomic
+from .io import write_json_atomic
+from .params import ParameterError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "COMPANION_THREADS")
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

@@ -8,7 +8,7 @@ cache or, for Fashion-MNIST, the Debian package folder, else downloaded), ``omni
 background subsets and Lake's one-shot runs) and ``omniglot-full`` (background and evaluation sets),
 their zips extracted safely into the user cache and checked on every load (:mod:`companion.data.archives`).
 ``wfi-geant4`` is a folder of FITS files: ``fetch`` returns it verified. Files are checked against
-``data/manifest.yaml`` before they are parsed; a bad file raises :class:`DataError` saying how to fetch it
+``companion/data/manifest.yaml`` before they are parsed; a bad file raises :class:`DataError` saying how to fetch it
 again. ``$COMPANION_DATA`` is only ever read: downloads and extractions go to the user cache. CIFAR-100 comes
 with its super-classes: ``Dataset.superclasses`` holds the coarse label of each class.
 """

@@ -1,7 +1,7 @@
-"""The dataset manifest (``data/manifest.yaml``): each file's URL and checksum.
+"""The dataset manifest (``manifest.yaml`` beside this module): each file's URL and checksum.
 
-The manifest is read from the clone the package is installed from (editable install), so
-the checksums live in one reviewed, versioned place. Tests point ``MANIFEST_PATH`` at a
+The manifest ships inside the package, so any install (editable or not) reads the same
+reviewed, versioned checksums. Tests point ``MANIFEST_PATH`` at a
 manifest of their own to register files they write.
 """
 
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import yaml
 
-# lib/companion/data/manifest.py -> the repository root holds data/manifest.yaml
-MANIFEST_PATH = Path(__file__).resolve().parents[3] / "data" / "manifest.yaml"
+MANIFEST_PATH = Path(__file__).with_name("manifest.yaml")
 
 HASH_KINDS = ("sha256", "content_sha256")
 _HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -1,6 +1,6 @@
 """Omniglot (Lake, Salakhutdinov & Tenenbaum 2015) from the official zips, read without trusting them.
 
-Every zip is checked against its sha256 (``data/manifest.yaml``) and extracted only after every
+Every zip is checked against its sha256 (``companion/data/manifest.yaml``) and extracted only after every
 member is checked to be a plain file or folder that stays inside the target folder
 (:mod:`companion.data.archives`). Extraction goes into the user cache (``$COMPANION_DATA`` is
 only read), and an extracted folder is checked against the list of files written at its extraction

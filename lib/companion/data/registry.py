@@ -43,6 +43,13 @@ class Dataset:
     input_shape: tuple
     superclasses: tuple = ()
 
+    def split(self, which="train", device="cpu", dtype=None):
+        """(X, y) of the ``"train"`` or ``"test"`` split on ``device``, X cast to ``dtype`` when given."""
+        if which not in ("train", "test"):
+            raise ValueError(f"split {which!r} is not allowed; choose 'train' or 'test'")
+        X, y = (self.X_train, self.y_train) if which == "train" else (self.X_test, self.y_test)
+        return X.to(device, dtype), y.to(device)
+
 
 @dataclass(frozen=True)
 class _Spec:

@@ -38,7 +38,7 @@ from ..data import load
 from ..landscape import HessianOperator, lanczos
 from ..landscape.covariance import covariance_spectrum, minibatch_gradients
 from ..nn import cnn, train
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 IMAGE_DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10")  # the CNN needs (C, H, W) inputs
 DTYPES = {"float64": torch.float64, "float32": torch.float32}

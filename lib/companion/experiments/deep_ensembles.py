@@ -33,7 +33,7 @@ from ..data.shift import CORRUPTIONS, shifted_sets
 from ..landscape import connectors
 from ..landscape import function_space as fs
 from ..nn import cnn, flat_params, mlp
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 METHODS = ("diag", "pca", "random", "dropout")
 LABELS = {"independent": "independent runs", "trajectory": "one trajectory", "diag": "diagonal Gaussian",

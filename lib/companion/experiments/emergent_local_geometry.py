@@ -38,7 +38,7 @@ from ..landscape.gauss_newton import (
 from ..landscape.gradients import load_checkpoint, per_logit_grads
 from ..landscape.spectrum import hutchpp, outlier_count, overlap, slq, subspace_alignment
 from ..nn import INITS, HyperplaneModel, cnn, flat_params, mlp, train
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 PARAMETERS = (
     Param("dataset", str, choices=LOADABLE),

@@ -37,7 +37,7 @@ from ..data.omniglot import ClassImages, group_split, resize, rotations_as_class
 from ..fewshot import (DISTANCES, MODES, TRANSFORMS, EpisodeSampler, ProtoNet, Split, damage, downsample, embed_all,
                        encoder, evaluate, mean_ci, n_parameters, paired_difference, train_episodic)
 from ..fewshot.encoder import output_side
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 DATASETS = ("digits", "omniglot", "omniglot-full")
 DIGITS_TEST = (3, 4, 7, 9)  # see the module docstring: no test class looks like a rotation of another

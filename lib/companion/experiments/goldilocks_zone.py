@@ -16,7 +16,7 @@ from scipy import stats
 from ..data import LOADABLE, load
 from ..landscape import HessianOperator, positive_fraction, random_subspace, subspace_hessian, trace_ratio
 from ..nn import INITS, HyperplaneModel, flat_params, mlp, train
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 PARAMETERS = (
     Param("dataset", str, choices=LOADABLE),

@@ -33,7 +33,7 @@ from ..landscape import HessianOperator, lanczos, random_subspace
 from ..landscape import connectors as C
 from ..landscape import wedges as W
 from ..nn import HyperplaneModel, cnn, flat_params, mlp, train
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 KNOBS = ("lr", "width", "l2")
 LINE_TOL = 1e-12  # the toy's 'zero loss': exact up to rounding of unit-sized coordinates

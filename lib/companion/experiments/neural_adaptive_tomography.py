@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 from ..physics import neural_filter as NF
 from ..physics import particle_filter as PF
 from ..physics import quantum as Q

@@ -41,7 +41,7 @@ from ..data.transforms import stratified_pick
 from ..landscape import stiffness as st
 from ..landscape.gradients import load_checkpoint, per_example_gram
 from ..nn import cnn, mlp, train
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 
 THREADS = 1
 PAIRS = ("train-train", "train-test", "test-test")

@@ -11,8 +11,8 @@ import ast
 import operator
 import re
 
-from ..notebook import Param, ParameterError
-from ..runner import NOTEBOOKS
+from .. import paths
+from ..params import Param, ParameterError
 from ..sweep import collect, collect_table
 
 PARAMETERS = (
@@ -87,7 +87,7 @@ def select(frame, conditions):
 
 def check(p):
     """The sweep folder exists and ``query`` has the allowed form; the columns are checked when the table is read."""
-    if not (NOTEBOOKS / p.sweep_dir / "sweep.json").exists():  # relative to notebooks/ (the kernel's folder) anywhere
+    if not (paths.notebooks() / p.sweep_dir / "sweep.json").exists():  # relative to notebooks/ (the kernel's folder) anywhere
         raise ParameterError(f"parameter 'sweep_dir' = {p.sweep_dir!r} is not a sweep folder (no sweep.json); "
                              "give a folder written by `companion sweep`")
     parse_query(p.query)

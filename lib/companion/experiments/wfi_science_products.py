@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 from ..physics import wfi
 from ..physics import wfi_analysis as wa
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..notebook import Param, ParameterError
+from ..params import Param, ParameterError
 from ..physics import cavity_nets as cn
 from ..physics import clusters
 

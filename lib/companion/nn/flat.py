@@ -10,7 +10,7 @@ def flat_params(model):
 
 def unflatten(model, theta):
     """Split ``theta`` into a ``{name: tensor}`` dict shaped like ``model``'s parameters (views, no copy)."""
-    size = sum(p.numel() for p in model.parameters())
+    size = n_parameters(model)
     if theta.numel() != size:
         raise ValueError(f"theta has {theta.numel()} entries; the model has {size} parameters")
     out, start = {}, 0
@@ -18,3 +18,8 @@ def unflatten(model, theta):
         out[name] = theta[start:start + p.numel()].view_as(p)
         start += p.numel()
     return out
+
+
+def n_parameters(model, trainable=False):
+    """Number of parameters of ``model`` (only those with ``requires_grad`` when ``trainable``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable)

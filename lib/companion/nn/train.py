@@ -1,4 +1,4 @@
-"""The training loop every notebook uses: it records a trajectory instead of just a final model.
+"""The one training loop (:func:`optimise`) and the classifier training on it that records a trajectory.
 
 Loss is the mean cross-entropy plus ``l2/2 * ||theta||^2`` (an explicit penalty, so SGD and
 Adam mean the same thing by ``l2``). A NaN or infinite loss is an outcome ("diverged"),
@@ -68,64 +68,113 @@ def _validate(optimizer, lr, batch_size, steps, epochs, n, l2):
     return bs, int(total)
 
 
-def _batches(n, bs, seed):
-    """Endless seeded mini-batch indices: a fresh permutation each epoch (all of it when full batch)."""
+def _batches(n, bs, seed, replacement=False):
+    """Endless seeded mini-batch indices: a fresh permutation each epoch (all of it when full batch), or
+    with ``replacement`` ``bs`` independent uniform draws per step."""
     gen = torch.Generator().manual_seed(int(seed))
     while True:
+        if replacement:
+            yield torch.randint(n, (bs,), generator=gen)
+            continue
         perm = torch.arange(n) if bs == n else torch.randperm(n, generator=gen)
         for start in range(0, n - bs + 1, bs):
             yield perm[start:start + bs]
 
 
+def halving(every):
+    """Learning-rate schedule: the rate halves every ``every`` steps."""
+    return lambda step: 0.5 ** (step // every)
+
+
+def cosine(total):
+    """Learning-rate schedule: cosine decay from the full rate at step 0 towards 0 at step ``total``."""
+    return lambda step: 0.5 * (1 + math.cos(math.pi * step / total))
+
+
+STOP = "stop"  # what a ``before`` hook of :func:`optimise` returns to end the run
+
+
+def optimise(params, step_loss, steps, *, optimizer="sgd", lr=0.1, momentum=0.0, schedule=None, clip=None,
+             before=None, after=None):
+    """The optimisation loop every training in the project runs.
+
+    Each step: ``before(step)`` (may return :data:`STOP`), the rate ``lr * schedule(step)``,
+    ``loss = step_loss(step)``, and unless it is NaN or infinite a gradient step (gradient norm
+    clipped to ``clip``), then ``after(step, loss)``. Returns ``(outcome, step)``: "completed" after
+    ``steps`` steps, "stopped" by ``before``, or "diverged" at the step whose loss was not finite.
+    """
+    params = list(params)
+    opt = (torch.optim.SGD(params, lr=lr, momentum=momentum) if optimizer == "sgd"
+           else torch.optim.Adam(params, lr=lr))
+    for step in range(steps):
+        if before is not None and before(step) == STOP:
+            return "stopped", step
+        if schedule is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr * schedule(step)
+        loss = step_loss(step)
+        if not torch.isfinite(loss):
+            return "diverged", step
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(params, clip)
+        opt.step()
+        if after is not None:
+            after(step, loss)
+    return "completed", steps
+
+
 def train(model, X, y, *, optimizer="sgd", lr=0.1, momentum=0.0, batch_size=None, steps=None, epochs=None,
           l2=0.0, seed=0, X_test=None, y_test=None, eval_every=None, checkpoint_every=None,
-          target_loss=None, stop_at_target=False):
-    """Train ``model`` in place on (X, y) and return its :class:`Trajectory`.
+          target_loss=None, stop_at_target=False, replacement=False, schedule=None, hooks=()):
+    """Train a classifier ``model`` in place on (X, y) with :func:`optimise`; return its :class:`Trajectory`.
 
-    Evaluates the full training (and test) set at step 0, every ``eval_every`` steps
-    (default: about 20 points along the run) and at the end.
+    Evaluates the full training (and test) set at step 0, every ``eval_every`` steps (default:
+    about 20 points along the run) and at the end; each ``hook(step, model)`` adds its dict to
+    those rows. Mini-batches are reshuffled each epoch, or drawn ``replacement``; ``schedule(step)``
+    scales the learning rate.
     """
     bs, total = _validate(optimizer, lr, batch_size, steps, epochs, len(X), l2)
     every = eval_every or max(1, total // 20)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = (torch.optim.SGD(params, lr=lr, momentum=momentum) if optimizer == "sgd"
-           else torch.optim.Adam(params, lr=lr))
-    rows, checkpoints, outcome, reached = [], [], "completed", None
-    batches = _batches(len(X), bs, seed)
+    rows, checkpoints, reached = [], [], []
+    batches = _batches(len(X), bs, seed, replacement)
 
     def record(step):
         row = dict(zip(("step", "train_loss", "train_acc"), (step, *evaluate(model, X, y))))
         if X_test is not None:
             row["test_loss"], row["test_acc"] = evaluate(model, X_test, y_test)
+        for hook in hooks:
+            row.update(hook(step, model))
         rows.append(row)
         return row["train_loss"]
 
-    for step in range(total + 1):
+    def before(step):
         if step % every == 0 or step == total:
             train_loss = record(step)
             if not math.isfinite(train_loss):
-                outcome = "diverged"
-                break
-            if target_loss is not None and reached is None and train_loss <= target_loss:
-                reached = step
+                return STOP
+            if target_loss is not None and not reached and train_loss <= target_loss:
+                reached.append(step)
                 if stop_at_target:
-                    outcome = "reached_target"
-                    break
+                    return STOP
         if checkpoint_every and step % checkpoint_every == 0:
             checkpoints.append((step, flat_params(model)))
-        if step == total:
-            break
+        return None
+
+    def step_loss(step):
         model.train()
         idx = next(batches)
         loss = F.cross_entropy(model(X[idx]), y[idx])
-        if l2:
-            loss = loss + 0.5 * l2 * sum((p * p).sum() for p in params)
-        if not torch.isfinite(loss):
-            if rows[-1]["step"] != step:
-                record(step)
-            outcome = "diverged"
-            break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    return Trajectory(pd.DataFrame(rows), checkpoints, outcome, reached)
+        return loss + 0.5 * l2 * sum((p * p).sum() for p in params) if l2 else loss
+
+    outcome, stopped = optimise(params, step_loss, total, optimizer=optimizer, lr=lr, momentum=momentum,
+                                schedule=schedule, before=before)
+    if outcome == "completed" and before(total) == STOP:
+        outcome = "stopped"
+    elif outcome == "diverged" and rows[-1]["step"] != stopped:
+        record(stopped)
+    if outcome == "stopped":
+        outcome = "reached_target" if math.isfinite(rows[-1]["train_loss"]) else "diverged"
+    return Trajectory(pd.DataFrame(rows), checkpoints, outcome, reached[0] if reached else None)
