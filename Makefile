@@ -29,7 +29,7 @@ run: install
 	$(VENV)/bin/companion build --out build
 
 test: install
-	$(PY) -m pytest --nbval --nbval-cell-timeout=300 --ignore=tests/browser tests notebooks
+	$(PY) -m pytest --nbval --nbval-cell-timeout=300 --durations=15 --ignore=tests/browser tests notebooks
 
 # Every notebook run top to bottom in JupyterLab in headless Chromium; screenshots in build/screenshots.
 test-browser: browser

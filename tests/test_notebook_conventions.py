@@ -49,3 +49,15 @@ def test_the_notebook_ends_with_an_explore_widget_that_nbval_does_not_compare(nb
     code = [c for c in cells[headings[-1]:] if c["cell_type"] == "code"]
     assert code and "nbval-ignore-output" in code[-1]["metadata"].get("tags", [])
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in code[-1]["outputs"])
+
+
+@pytest.mark.parametrize("nb", PAPERS, ids=lambda p: p.stem)
+def test_a_paper_notebook_imports_its_package_as_paper_and_nothing_else_of_the_library(nb):
+    source = "\n".join("".join(c["source"]) for c in _cells(nb) if c["cell_type"] == "code")
+    imports = [node for node in ast.walk(ast.parse(source)) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    library = [(n.module, [(a.name, a.asname) for a in n.names]) for n in imports
+               if isinstance(n, ast.ImportFrom) and n.module.startswith("companion")]
+    module = nb.stem.split("_", 1)[1]
+    assert ("companion.experiments", [(module, "paper")]) in library
+    assert {m for m, _ in library} == {"companion.experiments", "companion.notebook"}
+    assert not [n for n in imports if isinstance(n, ast.Import) and any(a.name.startswith("companion") for a in n.names)]

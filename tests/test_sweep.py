@@ -18,7 +18,7 @@ import psutil
 import pytest
 import yaml
 
-from companion import sweep
+from companion import sweep, sweep_results
 from companion.io import write_json_atomic
 from companion.params import ParameterError
 
@@ -57,9 +57,9 @@ def test_two_by_three_grid_with_one_failure_and_collect(tmp_path):
     assert list(done.y) == [4.0, 5.0, 6.0] and done["holds:C1"].all()
     failed = table[table.status == "failed"]
     assert len(failed) == 3 and failed.error.str.contains("fails on purpose").all()
-    csv, parquet = sweep.write_tables(table, tmp_path)
+    csv, parquet = sweep_results.write_tables(table, tmp_path)
     assert len(pd.read_csv(csv)) == 6 and len(pd.read_parquet(parquet)) == 6
-    stacked = sweep.collect_table(tmp_path, "table")
+    stacked = sweep_results.collect_table(tmp_path, "table")
     assert len(stacked) == 9 and set(stacked.columns) >= {"i", "xi", "x", "seed"}
 
 

@@ -67,15 +67,15 @@ def cmd_site(args):
 
 
 def cmd_sweep(args):
-    from . import sweep
+    from . import sweep, sweep_results
 
     if args.notebook == "collect":
         if not args.folder:
             raise SystemExit("sweep collect: name the sweep folder")
-        table = sweep.collect(args.folder)
-        paths = sweep.write_tables(table, args.folder)
+        table = sweep_results.collect(args.folder)
+        written = sweep_results.write_tables(table, args.folder)
         print(f"{len(table)} runs ({(table.status == 'done').sum() if len(table) else 0} done) -> "
-              + ", ".join(str(p) for p in paths))
+              + ", ".join(str(p) for p in written))
         return 0
     nb = runner.find(args.notebook)
     if not args.p and not args.grid:
@@ -89,7 +89,7 @@ def cmd_sweep(args):
     out = args.out or f"build/sweeps/{nb.stem}"
     table = sweep.sweep(nb, points, out, preset=args.preset, workers=args.workers, scheduler=args.scheduler,
                         retries=args.retries)
-    sweep.write_tables(table, out)
+    sweep_results.write_tables(table, out)
     failed = table[table.status != "done"]
     print(f"{len(table) - len(failed)}/{len(table)} runs done in {out}; table: {out}/results.csv")
     for row in failed.itertuples():
