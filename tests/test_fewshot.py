@@ -1,8 +1,6 @@
-"""Few-shot toolkit (companion.fewshot) and the Gaussian prototypical networks experiment, checked on cases
-small enough to solve by hand."""
+"""Few-shot toolkit (companion.fewshot), checked on cases small enough to solve by hand."""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -11,12 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from companion.data.omniglot import ClassImages, group_split, rotations_as_classes
-from companion.experiments import gaussian_prototypical_networks as gpn
 from companion.fewshot import (EpisodeSampler, Precision, ProtoNet, Split, damage, distances, downsample, embed_all,
-                               encoder, evaluate, mean_ci, n_parameters, paired_difference, prototypes,
+                               encoder, evaluate, mean_ci, mean_precision, paired_difference, prototypes,
                                split_channels, train_episodic)
 from companion.fewshot.evaluation import accuracy_from_embeddings, batch_statistics, z_value
-from companion.params import ParameterError
+from companion.nn import n_parameters
 
 DT = torch.float64
 
@@ -111,7 +108,8 @@ def test_modes_split_the_same_outputs_so_parameter_counts_are_equal():
     assert split_channels("vanilla", 64) == (64, 0)
     assert split_channels("radius", 64) == (63, 1)
     assert split_channels("diagonal", 64) == (32, 32)
-    counts = {mode: n_parameters(ProtoNet(encoder(1, [8, 8, 8, 64], 28), mode)) for mode in ("vanilla", "radius", "diagonal")}
+    counts = {mode: n_parameters(ProtoNet(encoder(1, [8, 8, 8, 64], 28), mode), trainable=True)
+              for mode in ("vanilla", "radius", "diagonal")}
     assert len(set(counts.values())) == 1
     with pytest.raises(ValueError, match="even"):
         split_channels("diagonal", 63)
@@ -249,6 +247,25 @@ def test_episodic_training_learns_and_is_deterministic():
     assert halved.lr.tolist() == [0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025]
 
 
+def test_episodic_training_stops_at_a_non_finite_loss_without_stepping():
+    data = _separable()
+    data = ClassImages(torch.full_like(data.X, float("nan")), data.y, data.class_names, data.class_group,
+                       data.group_names)
+    model = ProtoNet(encoder(1, [8, 8, 8], 8, seed=0), "radius")
+    before = [t.clone() for t in model.parameters()]
+    h = train_episodic(model, data, n_way=4, n_shot=1, n_query=3, steps=10, lr=0.01, seed=1, log_every=5)
+    assert h.step.tolist() == [1] and math.isnan(h.loss.iloc[0])  # the step that diverged, then no more
+    assert all(torch.equal(u, v) for u, v in zip(before, model.parameters())) and not model.training
+
+
+def test_mean_precision_averages_the_dimensions_and_refuses_vanilla():
+    X = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    model = ProtoNet(encoder(1, [8, 8, 6], 8, seed=0), "diagonal")
+    assert torch.equal(mean_precision(model, X), embed_all(model, X)[1].mean(1))
+    with pytest.raises(ValueError, match="vanilla"):
+        mean_precision(ProtoNet(encoder(1, [8, 8, 6], 8), "vanilla"), X)
+
+
 def test_batched_evaluation_equals_one_episode_at_a_time():
     data = _images(per_class=8)
     model = ProtoNet(encoder(1, [8, 8, 6], 8, seed=0), "diagonal").eval()
@@ -281,107 +298,3 @@ def test_transductive_batch_norm_uses_episode_statistics_and_leaves_running_ones
     assert trans[0] == expected
     with pytest.raises(ValueError, match="running or transductive"):
         evaluate(model, data.X, episodes, bn="train")
-
-
-# ------------------------------------------------------------------------------ the experiment module
-
-def _p(**changes):
-    base = dict(dataset="digits", image_size=8, filters=[8, 8, 8], transform="softplus", distance="euclidean",
-                bn_mode="running", train_way=5, train_shot=1, train_query=2, steps=3, lr=1e-3, halve_every=2000,
-                ways=[5], shots=[1], test_query=2, n_episodes=10, n_seeds=1, damage_fractions=[0.0, 0.5],
-                damage_size=4, damage_modes=["vanilla", "radius"], quality_sizes=[8, 4], lake_runs=False, seed=0,
-                device="cpu")
-    return SimpleNamespace(**{**base, **changes})
-
-
-@pytest.mark.parametrize("changes, words", [
-    ({"filters": [8, 8, 8, 8]}, ["'filters'", "at most 3 blocks"]),
-    ({"filters": [8, 8, 7]}, ["'filters'", "even"]),
-    ({"ways": [20]}, ["16 test classes", "'ways'"]),
-    ({"dataset": "omniglot", "image_size": 28, "shots": [5], "test_query": 16}, ["max(shots) + test_query = 21"]),
-    ({"damage_fractions": [0.5]}, ["'damage_fractions'", "0.0"]),
-    ({"damage_modes": ["radius"]}, ["'damage_modes'", "vanilla"]),
-    ({"damage_size": 8}, ["'damage_size'"]),
-    ({"lake_runs": True}, ["'lake_runs'", "Omniglot"]),
-])
-def test_check_names_the_parameter_and_what_is_allowed(changes, words):
-    with pytest.raises(ParameterError) as info:
-        gpn.check(_p(**changes))
-    for word in words:
-        assert word in str(info.value)
-
-
-def test_digits_split_is_class_and_group_disjoint_with_rotations():
-    split = gpn.load_data(_p())
-    assert split.train.n_classes == 24 and split.test.n_classes == 16
-    assert split.test.groups == ("3", "4", "7", "9") and split.train.groups == ("0", "1", "2", "5", "6", "8")
-    assert len(split.train.X) + len(split.test.X) == 4 * 1797 and split.test.X.shape[1:] == (1, 8, 8)
-    assert split.test.class_names[:4] == ("3", "3/rot90", "3/rot180", "3/rot270")
-    assert float(split.test.X.max()) == 1.0 and float(split.test.X.min()) == 0.0
-
-
-def test_every_mode_shares_the_init_and_the_experiment_runs_end_to_end():
-    p = _p(n_seeds=2)
-    split = gpn.load_data(p)
-    models, _ = gpn.train_models(split, p)
-    assert set(models) == {(m, r) for m in ("vanilla", "radius", "diagonal") for r in (0, 1)}
-    inits = [gpn.make_model(p, mode, p.seed).encoder.state_dict() for mode in ("vanilla", "radius", "diagonal")]
-    assert all(torch.equal(inits[0][k], other[k]) for other in inits[1:] for k in inits[0])
-    table, per_episode = gpn.compare(models, split, p)
-    assert len(table) == 6 and table.params.nunique() == 1
-    diffs = gpn.differences(per_episode, p)
-    assert len(diffs) == 4 and set(diffs.verdict) <= {"higher", "tie", "lower"}
-    damage_table, damage_pe, trained, _ = gpn.damage_experiment(models, per_episode, split, p)
-    assert len(damage_table) == 2 * 2 * 2 * 2  # runs x fractions x modes x tests
-    assert np.array_equal(damage_pe[("radius", 0.0, "clean", 1)], per_episode[("radius", 5, 1, 1)])
-    precisions = gpn.precision_by_quality(trained, split, p)
-    drops = gpn.precision_drop(precisions, p)
-    assert len(drops) == 4 and (gpn.confidence_vs_quality(precisions, p).precision >= 1).all()
-    rows = gpn.claims(p, table, diffs, damage_table, damage_pe, drops)
-    assert [r["claim"][:2] for r in rows] == ["C1", "C1", "C3", "C4", "C5", "C5"]
-    assert all(isinstance(r["holds"], bool) for r in rows)
-
-
-def test_claims_follow_the_paired_intervals_in_every_run():
-    p = _p(n_seeds=2, damage_fractions=[0.0, 0.5])
-    base = np.array([0.6, 0.8, 0.4, 1.0, 0.6, 0.8])
-    pe = {("vanilla", 5, 1, 0): base, ("radius", 5, 1, 0): base + 0.1,  # run 0: radius clearly better
-          ("vanilla", 5, 1, 1): base, ("radius", 5, 1, 1): base + np.array([0.2, -0.2, 0.2, -0.2, 0.2, -0.2])}
-    table = pd.DataFrame([{"mode": m, "way": 5, "shot": 1, "run": r, "acc": v.mean(), "ci95": mean_ci(v)[1]}
-                          for (m, _, _, r), v in pe.items()])
-    diffs = gpn.differences(pe, p)
-    assert diffs.verdict.tolist() == ["higher", "tie"]
-    dpe = {}
-    for r in (0, 1):
-        dpe[("vanilla", 0.0, "clean", r)] = dpe[("vanilla", 0.0, "damaged", r)] = base
-        dpe[("radius", 0.0, "clean", r)] = dpe[("radius", 0.0, "damaged", r)] = base
-        dpe[("vanilla", 0.5, "clean", r)] = base - 0.1
-        dpe[("radius", 0.5, "clean", r)] = base + 0.05  # down-sampled training helps: C3 holds in both runs
-        dpe[("vanilla", 0.5, "damaged", r)] = base - 0.2
-        dpe[("radius", 0.5, "damaged", r)] = base - 0.2 + (0.1 if r == 0 else 0.0)  # gain grows in run 0 only
-    drops = pd.DataFrame([{"mode": "radius", "fraction": f, "run": r, "clean": 2.0, "downsampled": 1.5,
-                           "drop": 0.5, "ci95": 0.1 if f else 0.6, "share_lower": 0.9} for f in (0.0, 0.5) for r in (0, 1)])
-    rows = {r["claim"][:2] + (" 0.5" if "0.5" in r["claim"] else ""): r for r in
-            gpn.claims(p, table, diffs, pd.DataFrame(), dpe, drops)}
-    assert rows["C1"]["holds"] is False  # a tie in run 1 is not a win
-    assert "+10.0 ± 0.0; +0.0 ± " in rows["C1"]["measured"]
-    assert rows["C3 0.5"]["holds"] is True and rows["C4 0.5"]["holds"] is False
-    c5 = [r for r in gpn.claims(p, table, diffs, pd.DataFrame(), dpe, drops) if r["claim"].startswith("C5")]
-    assert [r["holds"] for r in c5] == [False, True]  # the interval must clear zero
-
-
-def test_state_of_the_art_rows_only_on_the_full_omniglot_sets():
-    rows = [{"mode": mode, "way": way, "shot": 1, "run": 0, "acc": acc, "ci95": 0.001}
-            for way, acc in ((5, 0.990), (20, 0.950)) for mode in ("vanilla", "radius")]
-    no_diffs = pd.DataFrame(columns=["mode", "way", "shot", "run", "diff", "half", "verdict"])
-    no_drops = pd.DataFrame(columns=["mode", "fraction", "run", "clean", "downsampled", "drop", "ci95", "share_lower"])
-
-    def c2(dataset):
-        p = _p(dataset=dataset, ways=[5, 20], damage_fractions=[0.0])
-        return [c for c in gpn.claims(p, pd.DataFrame(rows), no_diffs, pd.DataFrame(), {}, no_drops)
-                if c["claim"].startswith("C2")]
-
-    full = c2("omniglot-full")
-    assert [c["holds"] for c in full] == [True, False]  # 99.0 >= 98.8; 95.0 < 96.0
-    assert full[0]["measured"] == "99.0% vs 98.8% (Snell et al. 2017)"
-    assert c2("omniglot") == [] and c2("digits") == []

@@ -1,18 +1,144 @@
-"""The Gaussian prototypical networks notebook end to end: the default run (digits) and the omniglot preset
-(the small Omniglot subsets from $COMPANION_DATA, which CI provides), asserting on what they recorded."""
+"""The Gaussian prototypical networks experiment package on small cases, and its notebook end to end: the default
+run (digits) and the omniglot preset (the small Omniglot subsets from $COMPANION_DATA, which CI provides), asserting
+on what they recorded."""
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
+import torch
 
-from companion import runner
-from companion.experiments.gaussian_prototypical_networks import BEATS
+from companion import rng, runner
+from companion.experiments import gaussian_prototypical_networks as paper
+from companion.fewshot import encoder, mean_ci
+from companion.params import ParameterError
 from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("01_gaussian_prototypical_networks")
 MODES = ["vanilla", "radius", "diagonal"]
 
+
+# ------------------------------------------------------------------------------ the experiment package
+
+def _p(**changes):
+    base = dict(dataset="digits", image_size=8, filters=[8, 8, 8], transform="softplus", distance="euclidean",
+                bn_mode="running", train_way=5, train_shot=1, train_query=2, steps=3, lr=1e-3, halve_every=2000,
+                ways=[5], shots=[1], test_query=2, n_episodes=10, n_seeds=1, damage_fractions=[0.0, 0.5],
+                damage_size=4, damage_modes=["vanilla", "radius"], quality_sizes=[8, 4], lake_runs=False, seed=0,
+                device="cpu")
+    return SimpleNamespace(**{**base, **changes})
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"filters": [8, 8, 8, 8]}, ["'filters'", "at most 3 blocks"]),
+    ({"filters": [8, 8, 7]}, ["'filters'", "even"]),
+    ({"ways": [20]}, ["16 test classes", "'ways'"]),
+    ({"dataset": "omniglot", "image_size": 28, "shots": [5], "test_query": 16}, ["max(shots) + test_query = 21"]),
+    ({"damage_fractions": [0.5]}, ["'damage_fractions'", "0.0"]),
+    ({"damage_modes": ["radius"]}, ["'damage_modes'", "vanilla"]),
+    ({"damage_size": 8}, ["'damage_size'"]),
+    ({"lake_runs": True}, ["'lake_runs'", "Omniglot"]),
+])
+def test_check_names_the_parameter_and_what_is_allowed(changes, words):
+    with pytest.raises(ParameterError) as info:
+        paper.check(_p(**changes))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_digits_split_is_class_and_group_disjoint_with_rotations():
+    split = paper.load_data(_p())
+    assert split.train.n_classes == 24 and split.test.n_classes == 16
+    assert split.test.groups == ("3", "4", "7", "9") and split.train.groups == ("0", "1", "2", "5", "6", "8")
+    assert len(split.train.X) + len(split.test.X) == 4 * 1797 and split.test.X.shape[1:] == (1, 8, 8)
+    assert split.test.class_names[:4] == ("3", "3/rot90", "3/rot180", "3/rot270")
+    assert float(split.test.X.max()) == 1.0 and float(split.test.X.min()) == 0.0
+
+
+def test_every_mode_shares_the_init_and_the_experiment_runs_end_to_end():
+    p = _p(n_seeds=2)
+    split = paper.load_data(p)
+    models, _ = paper.train_models(split, p)
+    assert set(models) == {(m, r) for m in ("vanilla", "radius", "diagonal") for r in (0, 1)}
+    inits = [paper.make_model(p, mode, 1).encoder.state_dict() for mode in ("vanilla", "radius", "diagonal")]
+    assert all(torch.equal(inits[0][k], other[k]) for other in inits[1:] for k in inits[0])
+    assert not torch.equal(paper.make_model(p, "vanilla", 0).encoder[0][0].weight, inits[0]["0.0.weight"])
+    table, per_episode = paper.compare(models, split, p)
+    assert len(table) == 6 and table.params.nunique() == 1
+    diffs = paper.differences(per_episode, p)
+    assert len(diffs) == 4 and set(diffs.verdict) <= {"higher", "tie", "lower"}
+    damage_table, damage_pe, trained, _ = paper.damage_experiment(models, per_episode, split, p)
+    assert len(damage_table) == 2 * 2 * 2 * 2  # runs x fractions x modes x tests
+    assert np.array_equal(damage_pe[("radius", 0.0, "clean", 1)], per_episode[("radius", 5, 1, 1)])
+    precisions = paper.precision_by_quality(trained, split, p)
+    drops = paper.precision_drop(precisions, p)
+    assert len(drops) == 4 and (paper.confidence_vs_quality(precisions, p).precision >= 1).all()
+    rows = paper.claims(p, table, diffs, damage_pe, drops)
+    assert [r["claim"][:2] for r in rows] == ["C1", "C1", "C3", "C4", "C5", "C5"]
+    assert all(isinstance(r["holds"], bool) for r in rows)
+
+
+def test_random_streams_are_independent_between_seeds_and_runs():
+    """Seed 0 run 1 and seed 1 run 0 share no init (unlike seed + run); damaged images differ by side."""
+    a, b = _p(seed=0), _p(seed=1)
+    w = [paper.make_model(q, "vanilla", run).encoder[0][0].weight for q, run in ((a, 1), (b, 0), (a, 0))]
+    assert not torch.equal(w[0], w[1]) and not torch.equal(w[1], w[2])
+    assert torch.equal(w[2], encoder(1, a.filters, a.image_size, seed=rng.derive(0, "encoder init", 0))[0][0].weight)
+    X = torch.rand(40, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    masks = {side: paper.damaged(X, 0.5, a, side)[1] for side in ("train", "test")}
+    assert not torch.equal(masks["train"], masks["test"]) and torch.equal(paper.damaged(X, 0.5, a, "train")[1],
+                                                                           masks["train"])
+
+
+def test_claims_follow_the_paired_intervals_in_every_run():
+    p = _p(n_seeds=2, damage_fractions=[0.0, 0.5])
+    base = np.array([0.6, 0.8, 0.4, 1.0, 0.6, 0.8])
+    pe = {("vanilla", 5, 1, 0): base, ("radius", 5, 1, 0): base + 0.1,  # run 0: radius clearly better
+          ("vanilla", 5, 1, 1): base, ("radius", 5, 1, 1): base + np.array([0.2, -0.2, 0.2, -0.2, 0.2, -0.2])}
+    table = pd.DataFrame([{"mode": m, "way": 5, "shot": 1, "run": r, "acc": v.mean(), "ci95": mean_ci(v)[1]}
+                          for (m, _, _, r), v in pe.items()])
+    diffs = paper.differences(pe, p)
+    assert diffs.verdict.tolist() == ["higher", "tie"]
+    dpe = {}
+    for r in (0, 1):
+        dpe[("vanilla", 0.0, "clean", r)] = dpe[("vanilla", 0.0, "damaged", r)] = base
+        dpe[("radius", 0.0, "clean", r)] = dpe[("radius", 0.0, "damaged", r)] = base
+        dpe[("vanilla", 0.5, "clean", r)] = base - 0.1
+        dpe[("radius", 0.5, "clean", r)] = base + 0.05  # down-sampled training helps: C3 holds in both runs
+        dpe[("vanilla", 0.5, "damaged", r)] = base - 0.2
+        dpe[("radius", 0.5, "damaged", r)] = base - 0.2 + (0.1 if r == 0 else 0.0)  # gain grows in run 0 only
+    drops = pd.DataFrame([{"mode": "radius", "fraction": f, "run": r, "clean": 2.0, "downsampled": 1.5,
+                           "drop": 0.5, "ci95": 0.1 if f else 0.6, "share_lower": 0.9} for f in (0.0, 0.5) for r in (0, 1)])
+    rows = {r["claim"][:2] + (" 0.5" if "0.5" in r["claim"] else ""): r for r in
+            paper.claims(p, table, diffs, dpe, drops)}
+    assert rows["C1"]["holds"] is False  # a tie in run 1 is not a win
+    assert "+10.0 ± 0.0; +0.0 ± " in rows["C1"]["measured"]
+    assert rows["C3 0.5"]["holds"] is True and rows["C4 0.5"]["holds"] is False
+    c5 = [r for r in paper.claims(p, table, diffs, dpe, drops) if r["claim"].startswith("C5")]
+    assert [r["holds"] for r in c5] == [False, True]  # the interval must clear zero
+
+
+def test_state_of_the_art_rows_only_on_the_full_omniglot_sets():
+    rows = [{"mode": mode, "way": way, "shot": 1, "run": 0, "acc": acc, "ci95": 0.001}
+            for way, acc in ((5, 0.990), (20, 0.950)) for mode in ("vanilla", "radius")]
+    no_diffs = pd.DataFrame(columns=["mode", "way", "shot", "run", "diff", "half", "verdict"])
+    no_drops = pd.DataFrame(columns=["mode", "fraction", "run", "clean", "downsampled", "drop", "ci95", "share_lower"])
+
+    def c2(dataset):
+        p = _p(dataset=dataset, ways=[5, 20], damage_fractions=[0.0])
+        return [c for c in paper.claims(p, pd.DataFrame(rows), no_diffs, {}, no_drops)
+                if c["claim"].startswith("C2")]
+
+    full = c2("omniglot-full")
+    assert [c["holds"] for c in full] == [True, False]  # 99.0 >= 98.8; 95.0 < 96.0
+    assert full[0]["measured"] == "99.0% vs 98.8% (Snell et al. 2017)"
+    assert c2("omniglot") == [] and c2("digits") == []
+
+
+# ------------------------------------------------------------------------------ the notebook
 
 def _omniglot_available():
     root = os.environ.get("COMPANION_DATA")
@@ -55,7 +181,7 @@ def _check_record(record):
     for c in c1:  # C1 holds exactly when every run's paired interval is above zero
         mode, rest = c["claim"][3:].split(" beats vanilla at equal parameters, ")
         way, shot = (int(x.split("-")[0]) for x in rest.split())
-        assert c["threshold"] == BEATS
+        assert c["threshold"] == paper.BEATS
         assert c["holds"] == all(d["verdict"] == "higher" for d in diffs
                                  if (d["mode"], d["way"], d["shot"]) == (mode, way, shot))
     fractions = [f for f in p["damage_fractions"] if f > 0]

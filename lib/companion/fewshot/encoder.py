@@ -41,8 +41,3 @@ class Encoder(nn.Sequential):
 def encoder(in_channels=1, filters=(64, 64, 64, 64), side=28, seed=0):
     """A seeded :class:`Encoder`: Xavier-normal convolutions, zero biases, batch norm at (1, 0)."""
     return _initialise(Encoder(in_channels, filters, side), "xavier", 1.0, seed)
-
-
-def n_parameters(model):
-    """The number of trainable numbers of ``model``."""
-    return sum(t.numel() for t in model.parameters() if t.requires_grad)

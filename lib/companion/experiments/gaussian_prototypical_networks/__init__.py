@@ -1,0 +1,45 @@
+"""Gaussian prototypical networks (Fort, arXiv:1708.02735), measured against vanilla ones.
+
+Three networks share one 4-block encoder (:mod:`companion.fewshot.encoder`) with ``filters[-1] = C``
+output numbers, so they have the same parameter count; they differ only in how they read them
+(:mod:`companion.fewshot.protonets`): ``vanilla`` (a C-dimensional embedding), ``radius`` (C - 1
+dimensions and one precision per image) and ``diagonal`` (C/2 dimensions and C/2 precisions). Every
+mode starts from the same encoder weights and sees the same training episodes, and every model is
+tested on the same test episodes, so accuracies compare episode by episode (paired).
+
+Data: classes are characters (or digits) rotated by 0, 90, 180 and 270 degrees, each rotation a
+class of its own, and the test classes come from groups (alphabets, digits) never seen in training.
+
+- ``omniglot-full``: background set (964 characters, 30 alphabets) for training, evaluation set
+  (659 characters, 20 alphabets) for testing, as the paper's code does.
+- ``omniglot``: the two small background subsets (242 characters, 8 alphabets); Latin and Tagalog
+  held out (:data:`companion.data.omniglot.SMALL_TEST_ALPHABETS`).
+- ``digits`` (the offline default): scikit-learn's 8x8 digits, all 1,797 images, resized to
+  ``image_size`` (8: as they are, for a 3-block encoder); digits 3, 4, 7 and 9 are the test classes
+  (16 with rotations, so at most 16-way) and 0, 1, 2, 5, 6, 8 train (24 classes). The test digits are those whose four rotations differ
+  from each other and from every other test class: 0, 1 and 8 look alike after half a turn and a 6
+  upside down is a 9, so those stay on the training side where a near-duplicate class only makes
+  training noisier.
+
+Images are in [0, 1] with ink at 1; each image has its mean subtracted before the encoder (the
+paper's code does the same after mapping to [-1, 1]). Down-sampling ("damage") is applied to the raw
+images of a fraction of the training set, and for the damaged test to the same fraction of the test
+set, before that centring.
+
+Modules: ``params`` (the spec and ``check``), ``compute`` (data, training, measurements), ``claims``,
+``figures`` and ``explore`` (the widget).
+"""
+
+from .claims import BEATS, SNELL, claims
+from .compute import (QUALITY_IMAGES, accuracy, by_run, centre, compare, confidence_vs_quality, damage_experiment,
+                      damaged, describe, differences, lake_runs, load_data, make_model, precision_by_quality,
+                      precision_drop, quality_images, test_episodes, train_model, train_models)
+from .explore import explorer
+from .figures import COLORS, plot_accuracy, plot_confidence, plot_damage, plot_training
+from .params import DATASETS, DIGITS_TEST, GAUSSIAN, PARAMETERS, check
+
+__all__ = ["BEATS", "COLORS", "DATASETS", "DIGITS_TEST", "GAUSSIAN", "PARAMETERS", "QUALITY_IMAGES", "SNELL",
+           "accuracy", "by_run", "centre", "check", "claims", "compare", "confidence_vs_quality", "damage_experiment",
+           "damaged", "describe", "differences", "explorer", "lake_runs", "load_data", "make_model", "plot_accuracy",
+           "plot_confidence", "plot_damage", "plot_training", "precision_by_quality", "precision_drop",
+           "quality_images", "test_episodes", "train_model", "train_models"]
