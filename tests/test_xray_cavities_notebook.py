@@ -1,9 +1,14 @@
-"""The X-ray cavities notebook end to end, asserting on what it recorded."""
+"""The X-ray cavities notebook end to end, asserting on what it recorded; its parameters and its committed model."""
 
+import importlib
+from types import SimpleNamespace
 
 import pytest
-from companion import runner
-from companion.experiments import xray_cavities as xc
+from companion import paths, runner
+from companion.experiments import xray_cavities as paper
+from companion.experiments.xray_cavities import model as xmodel
+from companion.io import sha256
+from companion.params import ParameterError
 from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("02_xray_cavities")
@@ -21,10 +26,10 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     levels = params["counts"]
     assert len(record["metrics"]) == 3 * len(levels)
     for row in record["metrics"]:
-        assert 0 <= row["iou"] <= 1 and 0 <= row["recall"] <= 1 and row["method"] in xc.METHODS
+        assert 0 <= row["iou"] <= 1 and 0 <= row["recall"] <= 1 and row["method"] in paper.METHODS
     assert record["projection"] and max(r["max_rel_err"] for r in record["projection"]) < 0.01
-    assert {r["method"] for r in record["thresholds"]} == set(xc.METHODS)
-    assert {r["method"] for r in record["speed"]} == set(xc.METHODS)
+    assert {r["method"] for r in record["thresholds"]} == set(paper.METHODS)
+    assert {r["method"] for r in record["speed"]} == set(paper.METHODS)
     claims = record["claims"]
     assert [c["claim"][:2] for c in claims] == ["S1", "C1"] + ["C2", "C4", "C4", "C5"] * len(levels) + ["C3"]
     assert all(isinstance(c["holds"], bool) for c in claims)
@@ -61,15 +66,49 @@ def test_bad_parameters_stop_in_the_validation_cell(tmp_path, name, value, words
         assert word in stderr
 
 
+def _p(**changes):
+    base = dict(retrain=False, **paper.TRAINED, counts=[1000.0, 3000.0], n_test=8, n_calibration=4, n_stability=2,
+                n_realisations=3, threshold=0.5, min_area=5, fit_iterations=20, seed=0, device="cpu")
+    return SimpleNamespace(**{**base, **changes})
+
+
+def test_check_refuses_settings_the_committed_model_was_not_trained_with():
+    paper.check(_p())
+    with pytest.raises(ParameterError, match="retrain = True"):
+        paper.check(_p(train_steps=10))
+    paper.check(_p(train_steps=10, retrain=True))
+    with pytest.raises(ParameterError, match="divisible"):
+        paper.check(_p(image_size=66, retrain=True))
+    with pytest.raises(ParameterError, match="repeats"):
+        paper.check(_p(counts=[1000.0, 1000.0]))
+
+
+def test_the_committed_model_loads_and_its_checksum_is_enforced(tmp_path):
+    model = paper.load_committed()
+    counts = paper.parameter_counts(model)
+    assert counts == (117_073, 39_201) and sum(counts) == 156_274 and not model.training  # as the README says
+    bad = tmp_path / "model.pt"
+    bad.write_bytes((paths.models() / xmodel.COMMITTED.file).read_bytes()[:-1] + b"x")
+    with pytest.raises(ValueError, match="sha256"):
+        paper.load_committed(bad)
+    with pytest.raises(FileNotFoundError, match="companion model train xray_cavities_unet"):
+        paper.load_committed(tmp_path / "missing.pt")
+
+
+def test_the_committed_models_trainer_is_train_committed():
+    module, function = xmodel.COMMITTED.trainer.split(":")
+    assert getattr(importlib.import_module(module), function) is xmodel.train_committed
+
+
 def test_the_notebook_defaults_are_the_committed_models_settings():
     defaults = {row["name"]: row["default"] for row in runner.parameters(NB)}
-    for key, value in xc.TRAINED.items():
+    for key, value in paper.TRAINED.items():
         assert defaults[key] == (f'"{value}"' if isinstance(value, str) else str(value)), key
     assert defaults["retrain"] == "False"
 
 
 def test_the_readme_gives_the_command_and_checksum_of_the_committed_model():
-    text = (xc.ROOT / "data" / "models" / "README.md").read_text()
-    assert xc.COMMAND in text and xc.MODEL_SHA256 in text
-    assert xc.sha256(xc.MODEL_FILE) == xc.MODEL_SHA256
-    assert xc.MODEL_FILE.stat().st_size < 2 * 1024 ** 2
+    text = (paths.models() / "README.md").read_text()
+    assert "companion model train xray_cavities_unet" in text and xmodel.COMMITTED.sha256 in text
+    assert sha256(paths.models() / xmodel.COMMITTED.file) == xmodel.COMMITTED.sha256
+    assert (paths.models() / xmodel.COMMITTED.file).stat().st_size < 2 * 1024 ** 2

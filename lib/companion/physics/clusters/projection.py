@@ -1,4 +1,4 @@
-"""Simulated X-ray images of galaxy clusters with AGN cavities, their truth masks and cavity radii.
+"""One galaxy cluster's X-ray image: a 3-D beta model with spheroidal cavities projected along the line of sight.
 
 The gas is a 3-D beta model, density n(r) proportional to (1 + r^2/r_c^2)^(-3 beta/2) on an
 ellipsoidal radius, and the X-ray emissivity is n^2. The image is its integral along the line
@@ -16,18 +16,13 @@ footprint of each cavity (the quadratic form minimised along the line of sight),
 truth radius of a cavity is the radius of the circle with its projected area.
 
 Counts: the cavity-free cluster is scaled to ``counts`` expected counts in the image, a flat
-background of ``background * counts / n_pixels`` per pixel is added, both are multiplied
-by an exposure map with radial vignetting, and Poisson counts are drawn.
-
-Lengths are in pixels of a 64-pixel image; ``size`` scales every length of the prior, so a
-128-pixel image shows the same clusters at twice the resolution. Every draw comes from
-``numpy.random.default_rng([seed, i, ...])``: image ``i`` does not depend on how many are drawn.
+background of ``background * counts / n_pixels`` per pixel is added, and both are multiplied
+by an exposure map with radial vignetting (``expected_counts``).
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.special import gammaln
 
 REFERENCE_SIZE = 64
@@ -76,42 +71,6 @@ class Cluster:
     counts: float = 1e4
     background: float = 0.0
     vignetting: float = 0.0
-
-
-@dataclass(frozen=True)
-class Prior:
-    """Ranges the clusters are drawn from (lengths in pixels of a 64-pixel image; see the module doc).
-
-    The choices follow the public CADET simulator's ranges where it gives them (core radius
-    mostly 3-10 px, beta 0.5-1.1, cluster ellipticity <= 0.3, cavity distance correlated with
-    radius), scaled to 64 pixels; the paper's own are not known.
-    """
-
-    rc: tuple = (2.5, 10.0)            # core radius, log-uniform
-    beta: tuple = (0.5, 1.0)           # slope, uniform
-    ellipticity: tuple = (0.0, 0.3)    # cluster ellipticity, uniform
-    offset: float = 2.0                # cluster centre within +-offset of the image centre
-    cavity_fraction: float = 0.5       # probability that an image has cavities
-    pair_fraction: float = 0.75        # given cavities: probability of a pair rather than one
-    radius: tuple = (2.5, 9.0)         # cavity radius, log-uniform
-    distance: tuple = (1.2, 2.4)       # cavity distance in units of its radius, uniform
-    elongation: tuple = (0.8, 1.25)    # axis ratio along/across the jet axis, log-uniform
-    inclination: float = 30.0          # largest inclination out of the sky plane, degrees
-    pair_misalignment: float = 30.0    # the second cavity sits at azimuth + 180 +- this, degrees
-    fill: tuple = (0.0, 0.5)           # emissivity left inside a cavity, uniform
-    rim_fraction: float = 0.2          # probability that a cavity has a bright rim
-    rim: tuple = (0.3, 1.0)            # rim emissivity excess, uniform
-    rim_width: tuple = (1.0, 2.0)      # rim thickness, uniform
-    counts: tuple = (500.0, 50000.0)   # expected cluster counts, log-uniform
-    background: tuple = (0.1, 0.5)     # background counts relative to cluster counts, uniform
-    vignetting: tuple = (0.0, 0.2)     # exposure loss at the corners, uniform
-
-    def with_(self, **changes):
-        """A copy with some ranges changed."""
-        return replace(self, **changes)
-
-
-PRIOR = Prior()
 
 
 def projected_beta(R, rc, beta):
@@ -266,121 +225,3 @@ def expected_counts(brightness, plain, cluster):
     source = brightness * (cluster.counts / plain.sum())
     bkg = cluster.background * cluster.counts / size ** 2
     return exposure_map(size, cluster.vignetting) * (source + bkg)
-
-
-def _loguniform(rng, lo, hi):
-    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-
-
-def draw_cluster(rng, prior=PRIOR, size=REFERENCE_SIZE, cavities=None):
-    """One cluster from ``prior`` (``cavities``: force with (True) or without (False) cavities)."""
-    s = size / REFERENCE_SIZE
-    has = rng.uniform() < prior.cavity_fraction if cavities is None else bool(cavities)
-    ell = rng.uniform(*prior.ellipticity)
-    cluster = dict(x=size / 2 + s * rng.uniform(-prior.offset, prior.offset),
-                   y=size / 2 + s * rng.uniform(-prior.offset, prior.offset),
-                   rc=s * _loguniform(rng, *prior.rc), beta=rng.uniform(*prior.beta), ellipticity=ell,
-                   angle=rng.uniform(0, np.pi), counts=_loguniform(rng, *prior.counts),
-                   background=rng.uniform(*prior.background), vignetting=rng.uniform(*prior.vignetting))
-    cavs = []
-    if has:
-        n = 2 if rng.uniform() < prior.pair_fraction else 1
-        azimuth = rng.uniform(0, 2 * np.pi)
-        for k in range(n):
-            radius = s * _loguniform(rng, *prior.radius)
-            elong = _loguniform(rng, *prior.elongation)
-            incl = np.deg2rad(rng.uniform(-prior.inclination, prior.inclination))
-            dist = radius * rng.uniform(*prior.distance)
-            # keep the whole cavity inside the image and its depth inside the fine part of the grid
-            dist = min(dist, size / 2 - s * (prior.offset + 1) - radius * max(1, elong))
-            dist = max(dist, 0.0)
-            az = azimuth + k * np.pi + k * np.deg2rad(rng.uniform(-prior.pair_misalignment, prior.pair_misalignment))
-            rim = rng.uniform(*prior.rim) if rng.uniform() < prior.rim_fraction else 0.0
-            cavs.append(Cavity(distance=dist, azimuth=az % (2 * np.pi), radius=radius, inclination=incl,
-                               elongation=elong, fill=rng.uniform(*prior.fill), rim=rim,
-                               rim_width=s * rng.uniform(*prior.rim_width)))
-    return Cluster(**cluster, cavities=tuple(cavs))
-
-
-def draw(n, seed, prior=PRIOR, size=REFERENCE_SIZE, cavities=None, stream=0):
-    """``n`` clusters; cluster ``i`` comes from ``default_rng([seed, stream, i])`` alone, so separate
-    ``stream`` numbers give independent sets (training, test, ...) from one seed."""
-    return [draw_cluster(np.random.default_rng([seed, stream, i]), prior, size, cavities) for i in range(n)]
-
-
-@dataclass
-class Sample:
-    """Rendered clusters: expected-count maps per unit counts and their truth.
-
-    unit: (n, H, W) float32, the expected counts divided by ``cluster.counts`` (so any count
-    level is ``unit * counts``); labels: (n, H, W) int8 cavity labels; cavities: one row per
-    cavity (image, label, radius = truth radius, distance, fill, rim, deficit = 1 - observed /
-    cavity-free brightness summed over its footprint); clusters: the drawn parameters.
-    """
-
-    unit: np.ndarray
-    labels: np.ndarray
-    cavities: pd.DataFrame
-    clusters: list = field(default_factory=list)
-    stream: int = 0
-
-    @property
-    def mask(self):
-        """(n, H, W) bool: any cavity."""
-        return self.labels > 0
-
-    @property
-    def exposure(self):
-        """(n, H, W) float64: each image's exposure map (what an observer knows of the telescope)."""
-        size = self.unit.shape[-1]
-        return np.stack([exposure_map(size, c.vignetting) for c in self.clusters])
-
-    @property
-    def has_cavity(self):
-        """(n,) bool: the image has at least one cavity."""
-        return np.array([bool(c.cavities) for c in self.clusters])
-
-    def observe(self, counts, seed, realisation=0):
-        """Poisson counts (n, H, W) int32 at ``counts`` (a number or one per image; None: each
-        cluster's own), image ``i`` drawn from ``default_rng([seed, stream, i, realisation])``."""
-        n = len(self.unit)
-        levels = np.array([c.counts for c in self.clusters]) if counts is None else np.broadcast_to(counts, (n,))
-        out = np.empty(self.unit.shape, np.int32)
-        for i in range(n):
-            rng = np.random.default_rng([seed, self.stream, i, realisation])
-            out[i] = rng.poisson(self.unit[i].astype(np.float64) * float(levels[i]))
-        return out
-
-    def subset(self, index):
-        """The images ``index`` (positions, repeats allowed), renumbered from 0 in that order."""
-        index = np.asarray(index, dtype=int)
-        by_image = {j: t for j, t in self.cavities.groupby("image")}
-        parts = [by_image[j].assign(image=i) for i, j in enumerate(index) if j in by_image]
-        rows = pd.concat(parts) if parts else self.cavities.iloc[:0]
-        return Sample(self.unit[index], self.labels[index], rows.reset_index(drop=True),
-                      [self.clusters[j] for j in index], self.stream)
-
-
-def render_all(clusters, size=REFERENCE_SIZE, step=0.5, stream=0):
-    """Render every cluster: a :class:`Sample`."""
-    unit = np.empty((len(clusters), size, size), np.float32)
-    labels = np.empty((len(clusters), size, size), np.int8)
-    rows = []
-    for i, c in enumerate(clusters):
-        bright, plain, lab = render(c, size, step)
-        unit[i] = expected_counts(bright, plain, replace(c, counts=1.0))
-        labels[i] = lab
-        for k, cav in enumerate(c.cavities, 1):
-            foot = lab == k
-            deficit = 1 - bright[foot].sum() / plain[foot].sum() if foot.any() else np.nan
-            rows.append({"image": i, "label": k, "radius": cavity_radius(cav), "distance": cav.distance,
-                         "radius_3d": cav.radius, "elongation": cav.elongation, "inclination": cav.inclination,
-                         "fill": cav.fill, "rim": cav.rim, "area": int(foot.sum()), "deficit": deficit})
-    columns = ["image", "label", "radius", "distance", "radius_3d", "elongation", "inclination", "fill", "rim",
-               "area", "deficit"]
-    return Sample(unit, labels, pd.DataFrame(rows, columns=columns), list(clusters), stream)
-
-
-def simulate(n, seed, prior=PRIOR, size=REFERENCE_SIZE, cavities=None, stream=0):
-    """Draw and render ``n`` clusters of one ``stream``: a :class:`Sample` (``.observe`` gives counts)."""
-    return render_all(draw(n, seed, prior, size, cavities, stream), size, stream=stream)
