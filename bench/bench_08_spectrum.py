@@ -34,7 +34,7 @@ def setting():
                         device="cpu")
     data = el.load_data(p)[C]
     (net, traj), = el.train_all({C: data}, p).values()
-    X, y = el.tensors(data, p)
+    X, y = data.split("train", p.device, torch.float64)
     op = HessianOperator(net, X, y)
     (lam, vecs), wall, peak = measure(lambda: torch.linalg.eigh(dense_hessian(op)))
     order = torch.argsort(lam, descending=True)

@@ -11,7 +11,7 @@ from companion.experiments import emergent_local_geometry as el
 from companion.landscape import HessianOperator, dense_hessian
 from companion.landscape.gauss_newton import dense_gauss_newton
 from companion.landscape.gradients import per_logit_grads
-from companion.nn import Trajectory
+from companion.nn import Trajectory, n_parameters
 from companion.params import ParameterError
 
 
@@ -95,8 +95,8 @@ def _tiny(classes=3, n=45):
 def test_top_spectrum_with_a_full_krylov_space_is_the_dense_spectrum():
     data, p = _tiny()
     net = el.make_model(data, p)
-    X, y = el.tensors(data, p)
-    D = el.n_parameters(data, p)
+    X, y = data.split("train", "cpu", torch.float64)
+    D = n_parameters(net)
     p.lanczos_steps = D  # 275: the whole space, so the Ritz values are the eigenvalues
     spectra = el.top_spectrum(net, X, y, 7, p)
     H = torch.linalg.eigvalsh(dense_hessian(HessianOperator(net, X, y))).flip(0)[:7]
@@ -110,7 +110,7 @@ def test_clustering_and_model_spectrum_on_a_tiny_network():
     p.lanczos_steps = 30
     p.slq_probes = 2
     net = el.make_model(data, p)
-    X, y = el.tensors(data, p)
+    X, y = data.split("train", "cpu", torch.float64)
     from companion.nn import train
     traj = train(net, X, y, lr=0.5, steps=20, checkpoint_every=10)
     pairs, mats = el.clustering(net, traj, data, p)
@@ -123,7 +123,7 @@ def test_clustering_and_model_spectrum_on_a_tiny_network():
     top, densities, summary = el.model_spectrum(net, data, p)
     assert set(top.matrix) == {"H", "G", "model", "signal"}
     assert len(top[top.matrix == "signal"]) == 3 and abs(top[top.matrix == "signal"].eigenvalue.iloc[-1]) < 1e-10
-    assert summary["n_examples"] == 9 and summary["dim"] == el.n_parameters(data, p)
+    assert summary["n_examples"] == 9 and summary["dim"] == n_parameters(net)
     assert summary["H2_extreme"] >= 0 and np.isfinite(summary["trace_hutchpp"])
     for d in densities.values():
         assert torch.allclose(d.weights.sum(dim=1), torch.ones(2, dtype=torch.float64), atol=1e-8)
@@ -171,3 +171,30 @@ def test_claims_fail_where_the_numbers_miss_their_thresholds():
     for key in ("P1", "P2", "P3", "P4", "M1", "M2", "M3"):
         assert not rows[key]["holds"], key
     assert "C=5: 3" in rows["P1"]["measured"] and "x0.88 of peak" in rows["P3"]["measured"]
+
+
+def test_seeds_0_and_1_share_no_init_batches_hyperplane_or_lanczos_start(monkeypatch):
+    from companion.experiments.emergent_local_geometry import compute
+
+    def seeds_used(seed):
+        used = []
+
+        def record(fn):
+            def wrapped(*args, seed, **kwargs):
+                used.append(seed)
+                return fn(*args, seed=seed, **kwargs)
+            return wrapped
+
+        for name in ("mlp", "random_subspace", "train", "lanczos"):
+            monkeypatch.setattr(compute, name, record(getattr(compute, name)))
+        data, p = _tiny()
+        p.seed, p.lanczos_steps, p.epochs, p.batch_size, p.hyper_steps = seed, 10, 1, 15, 1
+        runs = compute.train_all({3: data}, p)
+        compute.top_spectrum(*runs[3][:1], *data.split("train", "cpu", torch.float64), 3, p)
+        compute.hyperplane_training(data, p)
+        monkeypatch.undo()
+        return set(used)
+
+    zero, one = seeds_used(0), seeds_used(1)
+    assert len(zero) == 5  # init, batches, Lanczos start, hyperplane, hyperplane training
+    assert not zero & one

@@ -9,6 +9,7 @@ import torch
 
 from companion.experiments import goldilocks_zone as gz
 from companion.landscape import HessianOperator, dense_hessian, random_subspace
+from companion.landscape.zone import half_maximum_level, half_maximum_zone
 from companion.params import ParameterError
 
 
@@ -18,12 +19,22 @@ def _summary(values, se=0.01):
 
 
 def test_zone_is_the_full_width_at_half_maximum_above_the_larger_end():
-    # ends 0.1 and 0.3, peak 0.9: level (0.9 + 0.3) / 2 = 0.6
-    assert gz.zone(_summary([0.1, 0.65, 0.9, 0.5, 0.3])) == [0.5, 1.0]
+    # ends 0.1 and 0.3, peak 0.9: level (0.9 + 0.3) / 2 = 0.6; rows given out of order on purpose
+    table = _summary([0.1, 0.65, 0.9, 0.5, 0.3]).iloc[[3, 0, 4, 2, 1]]
+    assert half_maximum_level(table) == pytest.approx(0.6)
+    assert half_maximum_zone(table) == [0.5, 1.0]
+    assert half_maximum_zone(table.rename(columns={"scale": "s", "gamma": "g"}), x="s", y="g") == [0.5, 1.0]
 
 
 def test_no_shell_when_the_peak_is_at_an_end():
-    assert gz.zone(_summary([0.1, 0.2, 0.3, 0.4, 0.9])) == []
+    assert half_maximum_zone(_summary([0.1, 0.2, 0.3, 0.4, 0.9])) == []
+    assert half_maximum_zone(_summary([0.9, 0.2, 0.3, 0.4, 0.1])) == []
+
+
+def test_shells_are_per_activation_in_the_given_order():
+    relu, tanh = _summary([0.1, 0.65, 0.9, 0.5, 0.3]), _summary([0.1, 0.2, 0.3, 0.4, 0.9])
+    summary = pd.concat([relu.assign(activation="relu"), tanh.assign(activation="tanh")])
+    assert gz.shells(summary, ["tanh", "relu"]) == {"tanh": [], "relu": [0.5, 1.0]}
 
 
 def test_interior_peak_needs_two_standard_errors_over_both_ends():
@@ -86,3 +97,37 @@ def test_subspaces_larger_than_the_model_are_refused():
                         init="xavier", device="cpu", subspace_dim=500, train_dims=[4])
     with pytest.raises(ParameterError, match="'subspace_dim' asks for d = 500.*D = 160"):
         gz.load_data(p)
+
+
+def _seeds_used(monkeypatch, seed):
+    """The seeds of every init and subspace a tiny run with ``seed`` draws (data from ``seed`` as well)."""
+    from companion.experiments.goldilocks_zone import compute
+
+    used = {"init": [], "subspace": []}
+
+    def record(kind, fn):
+        def wrapped(*args, seed, **kwargs):
+            used[kind].append(seed)
+            return fn(*args, seed=seed, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(compute, "mlp", record("init", compute.mlp))
+    monkeypatch.setattr(compute, "random_subspace", record("subspace", compute.random_subspace))
+    p = SimpleNamespace(dataset="digits", n_train=60, n_test=50, seed=seed, widths=[3], activations=["relu"],
+                        init="xavier", device="cpu", scales=[0.5, 1.0], subspace_dim=2, subspace_kind="orthonormal",
+                        n_seeds=2, train_dims=[2], train_seeds=2, train_steps=1, train_lr=0.1, n_inits=3)
+    data = gz.load_data(p)
+    used["init"].clear()  # load_data's model only counts parameters
+    gz.curvature_vs_radius(data, p)
+    gz.hyperplane_training(data, p)
+    gz.inits_at_one_radius(data, p)
+    return {k: set(v) for k, v in used.items()}, data
+
+
+def test_seeds_0_and_1_share_no_init_subspace_or_data(monkeypatch):
+    zero, data0 = _seeds_used(monkeypatch, 0)
+    one, data1 = _seeds_used(monkeypatch, 1)
+    assert len(zero["init"]) == 2 + 3 and len(zero["subspace"]) == 2 + 2 + 3  # rays, hyperplanes, inits at one radius
+    assert not zero["init"] & one["init"] and not zero["subspace"] & one["subspace"]
+    assert not zero["init"] & zero["subspace"]
+    assert not torch.equal(data0.X_train, data1.X_train)

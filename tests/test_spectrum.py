@@ -48,6 +48,12 @@ def test_slq_weights_sum_to_one_and_the_density_integrates_to_one(hessian):
     assert torch.trapezoid(sd.density(grid, sigma), grid).item() == pytest.approx(1.0, abs=1e-8)
 
 
+def test_gaussian_probes_of_neighbouring_seeds_share_none(hessian):
+    H, _ = hessian
+    nodes = [slq(MatrixOperator(H), n_iter=1, n_probes=3, seed=s).nodes.flatten().tolist() for s in (0, 1)]
+    assert len(set(nodes[0]) | set(nodes[1])) == 6  # v^T H v of six different probes (seed + i would repeat two)
+
+
 def test_each_quadrature_is_exact_for_polynomials_up_to_degree_2m_minus_1(hessian):
     H, _ = hessian
     m = 5

@@ -28,14 +28,15 @@ from dataclasses import dataclass
 
 import torch
 
+from .. import rng
 from .curvature import lanczos
 
 PROBES = ("gaussian", "rademacher")
 
 
 def _gaussian_probes(dim, n, seed, dtype, device):
-    """(D, n) Gaussian probes of unit norm, probe i drawn from ``seed + i``."""
-    V = torch.stack([torch.randn(dim, generator=torch.Generator().manual_seed(int(seed) + i), dtype=torch.float64)
+    """(D, n) Gaussian probes of unit norm, probe i drawn from the stream ("slq probe", i) of ``seed``."""
+    V = torch.stack([torch.randn(dim, generator=rng.torch_generator(seed, "slq probe", i), dtype=torch.float64)
                      for i in range(n)], dim=1)
     return (V / V.norm(dim=0)).to(dtype=dtype, device=device)
 
@@ -91,8 +92,9 @@ def slq(op, n_iter=80, n_probes=8, seed=0, probes="gaussian"):
     """Spectral density of the symmetric operator ``op`` by stochastic Lanczos quadrature.
 
     ``n_iter`` Lanczos steps (full reorthogonalisation) per probe, ``n_probes`` probes.
-    ``probes``: "gaussian" (seeds ``seed .. seed + n_probes - 1``), "rademacher" (random +-1 / sqrt(D), seeded) or a (D, n) tensor of
-    probe columns (normalised here; ``n_probes`` is then ignored). Costs n_iter products per
+    ``probes``: "gaussian" (probe i from the stream ("slq probe", i) of ``seed``), "rademacher"
+    (random +-1 / sqrt(D), seeded) or a (D, n) tensor of probe columns (normalised here;
+    ``n_probes`` is then ignored). Costs n_iter products per
     probe. With a full Krylov space (n_iter = D) the nodes seen by a probe are exact
     eigenvalues; for any n_iter the k-th moment of each quadrature is v^T H^k v to rounding
     for k <= 2 n_iter - 1 (Gauss quadrature), so probes forming an orthonormal basis give

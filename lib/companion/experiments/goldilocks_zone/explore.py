@@ -1,19 +1,23 @@
-"""The ipywidgets explorers at the end of the notebooks: cheap recomputation behind sliders."""
+"""The Goldilocks explorer: the spectrum of H_d for one init, recomputed behind sliders."""
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import numpy as np
+import torch
+
+from .compute import ray_point
 
 
 def spectrum_explorer(data, p):
-    """Goldilocks: radius (init scale), subspace dimension, activation and seed -> the spectrum of H_d."""
-    from .experiments import goldilocks_zone as gz
+    """Radius (init scale), subspace dimension, activation and ray -> the spectrum of H_d.
 
-    X, y = gz.tensors(data, p)
+    Ray ``s`` is the notebook's: the same init direction and subspace as row ``s`` of the curvature sweep.
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
 
-    def show(scale, dim, activation, seed):
-        model = gz.make_model(data, p, activation, scale, seed)
-        point = gz.curvature_point(model, X, y, dim, p.subspace_kind, seed)
+    X, y = data.split("train", p.device, torch.float64)
+
+    def show(scale, dim, activation, ray):
+        point = ray_point(data, p, X, y, activation, scale, ray, dim)
         eig = np.asarray(point["eigenvalues"])
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.hist(eig, bins=max(10, dim // 2), color="C0")
@@ -28,5 +32,5 @@ def spectrum_explorer(data, p):
         scale=widgets.FloatLogSlider(value=1.0, base=10, min=-1.5, max=1.5, step=0.1, description="init scale"),
         dim=widgets.IntSlider(value=p.subspace_dim, min=2, max=100, description="dimension d"),
         activation=widgets.Dropdown(options=["relu", "tanh"], value=p.activations[0], description="activation"),
-        seed=widgets.IntSlider(value=p.seed, min=0, max=50, description="seed"),
+        ray=widgets.IntSlider(value=0, min=0, max=50, description="ray (seed)"),
     )

@@ -1,0 +1,33 @@
+"""The Goldilocks zone (Fort & Scherlis, arXiv:1807.02581), measured.
+
+Configuration space is the flat parameter vector theta; its radius is ||theta||. A fixed
+initialisation scaled by ``scale`` sits at radius ``scale * ||theta_0||``. At each point we
+restrict the Hessian H of the mean training cross-entropy to a random d-dimensional
+subspace M (H_d = M^T H M) and report, over its eigenvalues, the fraction that is positive
+and Tr(H_d)/||H_d||_F (Frobenius norm), divided by sqrt(d) so different d compare: 1 means
+all eigenvalues equal and positive, about 0 a random symmetric matrix.
+"""
+
+from .claims import claims, interior_peak
+from .compute import (
+    curvature_point,
+    curvature_vs_radius,
+    hyperplane_training,
+    init_selection,
+    inits_at_one_radius,
+    load_data,
+    make_model,
+    rank_correlation,
+    selection_test,
+    shells,
+    steps_to_target,
+    summarise,
+)
+from .explore import spectrum_explorer
+from .figures import plot_curvature, plot_hyperplane, shell_band
+from .params import PARAMETERS, check
+
+__all__ = ["PARAMETERS", "check", "claims", "curvature_point", "curvature_vs_radius", "hyperplane_training",
+           "init_selection", "inits_at_one_radius", "interior_peak", "load_data", "make_model", "plot_curvature",
+           "plot_hyperplane", "rank_correlation", "selection_test", "shell_band", "shells", "spectrum_explorer",
+           "steps_to_target", "summarise"]
