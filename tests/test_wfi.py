@@ -1,23 +1,15 @@
-"""The WFI toolkit (event finder, simulator, Geant4 reader, BAM and TAM stand-ins) and the wfi-geant4 registry
-entry, each on a case small enough to know the answer exactly. No network."""
-
-import hashlib
-import os
-import shutil
-from types import SimpleNamespace
+"""The WFI toolkit (event finder, simulator, Geant4 reader, BAM and TAM stand-ins), each on a case small enough
+to know the answer exactly. No network, no data: the reference set is tested with the experiment
+(test_wfi_science_products_notebook.py)."""
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from astropy.io import fits
 from astropy.stats import bayesian_blocks as astropy_blocks
 
-from companion.data import DataError, dataset_status, fetch, files, load, manifest, verify
-from companion.experiments import wfi_science_products as wsp
-from companion.params import ParameterError
 from companion.physics import wfi
-from companion.physics import wfi_analysis as wa
+from companion.physics.wfi import analysis as wa
 
 
 # find_events.py (erwocky/geant4-scripts): ACIS 8-bit grade -> EPIC-pn pattern, copied verbatim
@@ -195,6 +187,17 @@ def test_simulator_is_seeded_and_conserves_charge():
     assert np.allclose(inside.energy / np.hypot(1, tan_theta), 0.29 * 450, rtol=1e-9)  # E cos(theta) = dE/dx t
 
 
+def test_simulator_components_draw_from_their_own_streams():
+    det = wfi.Detector(n_side=128)
+    part = wfi.Particles(tracks_per_frame=2.0, secondaries_per_track=0.5, lone_per_frame=1.0)
+    _, dim = wfi.simulate_frames(20, det, wfi.Sky(points=(), diffuse_rate=200.0), part, seed=5)
+    _, bright = wfi.simulate_frames(20, det, wfi.Sky(points=(), diffuse_rate=2000.0), part, seed=5)
+    assert (dim.kind == "xray").sum() < (bright.kind == "xray").sum()
+    # a brighter sky leaves the tracks, secondaries and noise pixels as they were (only their ids shift)
+    other = lambda t: t[t.kind != "xray"].drop(columns=["id", "parent"]).reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(other(dim), other(bright))
+
+
 def test_cloud_deposits_split_charge_exactly():
     i, px, py, q = wfi.cloud_deposits(np.array([3.5, 7.0]), np.array([3.5, 7.5]), np.array([2.0, 4.0]), 0.1)
     assert np.bincount(i, weights=q).tolist() == pytest.approx([2.0, 4.0])
@@ -243,42 +246,6 @@ def test_geant4_reader_keeps_empty_frames_and_every_row(tmp_path):
     assert fr.frame_time == 0.005 and fr.meta["NPRI_GEN"] == 10
     with pytest.raises(ValueError, match="allowed: all"):
         wfi.read_geant4(tmp_path, run="0005")
-
-
-def geant4_folder():
-    """The verified wfi-geant4 folder through the registry ($COMPANION_DATA or the user cache); skip without it,
-    fail in CI, which provides it."""
-    if files.locate("wfi-geant4") is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide the wfi-geant4 reference set in $COMPANION_DATA/wfi-geant4")
-        pytest.skip("the wfi-geant4 reference set is not present (companion data fetch wfi-geant4)")
-    return fetch("wfi-geant4")
-
-
-@pytest.fixture(scope="module")
-def geant4():
-    folder = geant4_folder()
-    return folder, wfi.read_geant4(folder)
-
-
-@pytest.mark.parametrize("run", wfi.GEANT4_RUNS)
-def test_geant4_reader_reproduces_the_headers(geant4, run):
-    folder, _ = geant4
-    fr = wfi.read_geant4(folder, run)
-    hdr = fits.getheader(folder / f"geant_events_{run}_pix.fits", 1)
-    assert fr.n_frames == hdr["NFRAMES"] and len(fr.frame) == hdr["NAXIS2"] == fr.meta["n_rows"]
-    per_frame = wfi.read_geant4_frames(folder, run)
-    assert np.bincount(fr.frame, minlength=fr.n_frames)[per_frame.frame].tolist() == per_frame.npix.tolist()
-
-
-@pytest.mark.parametrize("run", wfi.GEANT4_RUNS)
-def test_event_finder_agrees_with_the_reference_event_list(geant4, run):
-    folder, _ = geant4
-    fr = wfi.read_geant4(folder, run)
-    rec = wfi.find_events(fr)
-    m = wfi.compare_events(rec.events, wfi.read_geant4_events(folder, run))
-    assert m.agree.mean() >= 0.95
-    assert len(rec.blobs) == fr.meta["NBLOBS"]
 
 
 # ---------------------------------------------------------------- BAM
@@ -350,114 +317,15 @@ def test_transient_search_alarms_only_on_the_excess():
     assert alarms.mu.tolist() == [5.0]
 
 
+def test_a_trial_does_not_depend_on_how_many_are_run():
+    few = wa.transient_trials(2, 5.0, 50.0, n_side=256, duration=2000.0, transient_length=500.0, seed=3)
+    more = wa.transient_trials(4, 5.0, 50.0, n_side=256, duration=2000.0, transient_length=500.0, seed=3)
+    pd.testing.assert_frame_equal(few, more.iloc[:2])
+    assert more.onset.nunique() == 4
+    few = wa.flare_latency(2, 5.0, 10.0, 100.0, 1.5, 500.0, seed=3)
+    pd.testing.assert_frame_equal(few, wa.flare_latency(3, 5.0, 10.0, 100.0, 1.5, 500.0, seed=3).iloc[:2])
+
+
 def test_transient_trials_find_a_bright_transient_without_false_alarms():
     t = wa.transient_trials(3, 5.0, 50.0, n_side=256, duration=2000.0, transient_length=500.0, seed=0)
     assert t.detected.all() and not t.false_alarm.any() and (t.latency <= 200).all()
-
-
-# ---------------------------------------------------------------- experiment module
-
-def small_p(**changes):
-    p = dict(n_frames=200, n_side=256, frame_time=0.005, read_noise=0.01, cloud_um=8.0, evtth=0.1, mipth=15.0,
-             target_rate=20.0, diffuse_rate=400.0, tracks_per_frame=2.0, secondaries_per_track=0.05,
-             secondary_scale=30.0, lone_per_frame=0.05, electron_fraction=0.5, electron_range=1.0,
-             sac_radii=[5.0, 30.0], sac_radius=30.0, lc_rate=1.0, lc_duration=2000.0, lc_bin=20.0,
-             flare_length=100.0, flare_amplitudes=[2.0], flare_amplitude=2.0, p0=0.05, n_trials=10, lc_window=500.0,
-             latency_trials=2, transient_rates=[1.0], transient_rate=1.0, transient_length=500.0,
-             tr_duration=2000.0, tr_window=100.0, tr_cell=16, tr_trials=5, tr_alpha=0.05, throughput_frames=10,
-             geant4=False, seed=0, device="cpu")
-    return SimpleNamespace(**{**p, **changes})
-
-
-@pytest.mark.parametrize("changes, words", [
-    ({"n_side": 255}, ["n_side", "even"]),
-    ({"flare_amplitude": 3.0}, ["flare_amplitude", "flare_amplitudes"]),
-    ({"transient_rate": 0.5}, ["transient_rate", "transient_rates"]),
-    ({"lc_window": 2000.0}, ["lc_duration", "lc_window"]),
-    ({"tr_cell": 24}, ["tr_cell", "divide"]),
-])
-def test_check_names_the_conflicting_parameters(changes, words):
-    with pytest.raises(ParameterError) as info:
-        wsp.check(small_p(**changes))
-    for word in words:
-        assert word in str(info.value)
-
-
-def test_recovery_and_summary_on_a_small_simulation():
-    p = small_p()
-    sim = wsp.simulate(p)
-    rec = wsp.xray_recovery(sim, p)
-    summary = dict(zip(*wsp.recognition_summary(rec, sim, p)[["quantity", "value"]].T.values))
-    assert summary["X-ray photons simulated"] == len(sim["truth"].query("kind == 'xray'"))
-    assert summary["found exactly once at the hit pixel"] >= 0.95
-    assert summary["tracks wholly flagged as blobs"] == 1.0 and summary["track events accepted as X-ray-like"] == 0
-    printed = wsp.format_summary(wsp.recognition_summary(rec, sim, p))
-    assert printed.value.iloc[0] == str(int(summary["X-ray photons simulated"]))
-
-
-# ---------------------------------------------------------------- the wfi-geant4 registry entry
-
-@pytest.fixture
-def empty_data(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("COMPANION_DATA", str(root))
-    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
-    return root
-
-
-def test_manifest_entry_lists_every_file_with_its_sha256_at_the_pinned_commit():
-    entry = manifest.load_manifest()["wfi-geant4"]["files"]
-    assert len(entry) == 24
-    commit = "7ae29113151cd874a4a6468a9dc3c3d9b9b2393c"
-    for fname, e in entry.items():
-        assert e["hash_kind"] == "sha256"
-        assert e["url"] == f"https://raw.githubusercontent.com/erwocky/geant4-scripts/{commit}/test_data/{fname}"
-    folder = files.locate("wfi-geant4")
-    sums = folder / "SHA256SUMS" if folder else None
-    if sums is not None and sums.is_file():  # the reference copy publishes its checksums
-        published = dict(line.split()[::-1] for line in sums.read_text().splitlines() if line.strip())
-        assert {f: e["hash"] for f, e in entry.items()} == published
-
-
-def test_status_lists_wfi_geant4_and_load_points_to_fetch(empty_data):
-    rows = {row["name"]: row for row in dataset_status()}
-    assert rows["wfi-geant4"]["source"] == "files" and rows["wfi-geant4"]["where"] == "missing"
-    with pytest.raises(ValueError, match=r"fetch\('wfi-geant4'\)"):
-        load("wfi-geant4")
-    assert verify("wfi-geant4") == []
-
-
-def test_fetch_downloads_into_the_cache_and_checks_sha256(empty_data, tmp_path, monkeypatch):
-    payload = {"a.fits": b"first file", "b.fits": b"second file"}
-    entries = yaml.safe_load(manifest.MANIFEST_PATH.read_text())
-    entries["wfi-geant4"] = {"files": {f: {"url": f"https://example.invalid/{f}",
-                                           "sha256": hashlib.sha256(b).hexdigest()} for f, b in payload.items()}}
-    path = tmp_path / "manifest.yaml"
-    path.write_text(yaml.safe_dump(entries))
-    monkeypatch.setattr(manifest, "MANIFEST_PATH", path)
-    asked = []
-
-    def download(url, dest, deadline):  # what files.download does, without the network
-        asked.append(url)
-        dest.write_bytes(payload[url.rsplit("/", 1)[-1]])
-
-    monkeypatch.setattr(files, "download", download)
-    folder = fetch("wfi-geant4")
-    assert folder == tmp_path / "cache" / "wfi-geant4"  # $COMPANION_DATA is only read
-    assert sorted(asked) == sorted(f"https://example.invalid/{f}" for f in payload)
-    assert [row["ok"] for row in verify("wfi-geant4")] == [True, True]
-    (folder / "b.fits").write_bytes(b"tampered")
-    with pytest.raises(DataError, match="checksum mismatch"):
-        fetch("wfi-geant4")
-
-
-def test_the_reference_copy_verifies_through_the_registry(monkeypatch, tmp_path):
-    folder = geant4_folder()
-    rows = [row for row in verify("wfi-geant4") if row["path"].startswith(str(folder))]
-    assert len(rows) == 24 and all(row["ok"] for row in rows)
-    # a copy in the user cache is found the same way when COMPANION_DATA is unset
-    monkeypatch.delenv("COMPANION_DATA", raising=False)
-    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
-    shutil.copytree(folder, tmp_path / "cache" / "wfi-geant4")
-    assert fetch("wfi-geant4") == tmp_path / "cache" / "wfi-geant4"

@@ -1,24 +1,206 @@
-"""The WFI Science Products notebook end to end, asserting on what it recorded: the default
-(simulated, offline) run, and the geant4 preset on the reference data (present in CI)."""
+"""The WFI Science Products experiment: its package on small cases; the wfi-geant4 reference set it reads (the
+registry entry, and the reader and event finder on the reference copy); and the notebook end to end, asserting
+on what it recorded: the default (simulated, offline) run, and the geant4 preset on the reference data (present
+in CI)."""
 
+import hashlib
 import os
+import shutil
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import yaml
+from astropy.io import fits
 
 from companion import runner
-from companion.data import files
+from companion.data import DataError, dataset_status, fetch, files, load, manifest, verify
+from companion.experiments import wfi_science_products as paper
+from companion.params import ParameterError
+from companion.physics import wfi
+from companion.physics.wfi import analysis as wa
 from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("04_wfi_science_products")
 CLAIMS = ["C1", "C1", "C1", "C3", "C4", "C4", "C4", "C5", "C6", "C6", "C7", "C7", "C8"]
 
 
-@pytest.fixture(scope="module")
-def geant4_run(tmp_path_factory):
+# ---------------------------------------------------------------- the experiment package
+
+def small_p(**changes):
+    p = dict(n_frames=200, n_side=256, frame_time=0.005, read_noise=0.01, cloud_um=8.0, evtth=0.1, mipth=15.0,
+             target_rate=20.0, diffuse_rate=400.0, tracks_per_frame=2.0, secondaries_per_track=0.05,
+             secondary_scale=30.0, lone_per_frame=0.05, electron_fraction=0.5, electron_range=1.0,
+             sac_radii=[5.0, 30.0], sac_radius=30.0, lc_rate=1.0, lc_duration=2000.0, lc_bin=20.0,
+             flare_length=100.0, flare_amplitudes=[2.0], flare_amplitude=2.0, p0=0.05, n_trials=10, lc_window=500.0,
+             latency_trials=2, transient_rates=[1.0], transient_rate=1.0, transient_length=500.0,
+             tr_duration=2000.0, tr_window=100.0, tr_cell=16, tr_trials=5, tr_alpha=0.05, throughput_frames=10,
+             geant4=False, seed=0, device="cpu")
+    return SimpleNamespace(**{**p, **changes})
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"n_side": 255}, ["n_side", "even"]),
+    ({"flare_amplitude": 3.0}, ["flare_amplitude", "flare_amplitudes"]),
+    ({"transient_rate": 0.5}, ["transient_rate", "transient_rates"]),
+    ({"lc_window": 2000.0}, ["lc_duration", "lc_window"]),
+    ({"tr_cell": 24}, ["tr_cell", "divide"]),
+])
+def test_check_names_the_conflicting_parameters(changes, words):
+    with pytest.raises(ParameterError) as info:
+        paper.check(small_p(**changes))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_recovery_and_summary_on_a_small_simulation():
+    p = small_p()
+    sim = paper.simulate(p)
+    rec = paper.xray_recovery(sim, p)
+    summary = dict(zip(*paper.recognition_summary(rec, sim, p)[["quantity", "value"]].T.values))
+    assert summary["X-ray photons simulated"] == len(sim["truth"].query("kind == 'xray'"))
+    assert summary["found exactly once at the hit pixel"] >= 0.95
+    assert summary["tracks wholly flagged as blobs"] == 1.0 and summary["track events accepted as X-ray-like"] == 0
+    printed = paper.format_summary(paper.recognition_summary(rec, sim, p))
+    assert printed.value.iloc[0] == str(int(summary["X-ray photons simulated"]))
+
+
+def test_claims_come_in_the_papers_order_on_a_small_run():
+    p = small_p()
+    sim = paper.simulate(p)
+    recognition = paper.recognition_summary(paper.xray_recovery(sim, p), sim, p)
+    _, band = paper.spectra(sim, p, paper.area_lost_at(sim, p.sac_radius, seed=p.seed))
+    _, transients, null_fa, n_null = paper.transient_study(p, paper.sky_background_rate(sim, p))
+    rows = paper.claims(p, recognition, paper.vfaint_table(sim, p), paper.sac_simulated(sim, p), band,
+                        paper.flare_study(p), (transients, null_fa, n_null), None)
+    assert [row["claim"][:2] for row in rows] == CLAIMS[:-1]
+    assert all(set(row) == {"claim", "measured", "threshold", "holds"} for row in rows)
+
+
+def test_each_study_and_each_seed_draws_its_own_streams(monkeypatch):
+    seeds = []
+    for module, name in [(wa, "flare_trials"), (wa, "flare_latency"), (wa, "online_false_alarms"),
+                         (wa, "transient_trials"), (wfi, "light_curve")]:
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, **k: seeds.append(k["seed"]) or _real(*a, **k))
+    for seed in (0, 1):
+        p = small_p(seed=seed)
+        paper.flare_study(p), paper.latency_study(p), paper.example_light_curve(p), paper.transient_study(p, 50.0)
+    assert len(seeds) == 16
+    # only the astropy comparison reuses a stream: the constant light curves of its own seed, on purpose
+    assert len(seeds) - len(set(seeds)) == 2
+
+
+# ---------------------------------------------------------------- the wfi-geant4 registry entry
+
+@pytest.fixture
+def empty_data(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("COMPANION_DATA", str(root))
+    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
+    return root
+
+
+def test_manifest_entry_lists_every_file_with_its_sha256_at_the_pinned_commit():
+    entry = manifest.load_manifest()["wfi-geant4"]["files"]
+    assert len(entry) == 24
+    commit = "7ae29113151cd874a4a6468a9dc3c3d9b9b2393c"
+    for fname, e in entry.items():
+        assert e["hash_kind"] == "sha256"
+        assert e["url"] == f"https://raw.githubusercontent.com/erwocky/geant4-scripts/{commit}/test_data/{fname}"
+    folder = files.locate("wfi-geant4")
+    sums = folder / "SHA256SUMS" if folder else None
+    if sums is not None and sums.is_file():  # the reference copy publishes its checksums
+        published = dict(line.split()[::-1] for line in sums.read_text().splitlines() if line.strip())
+        assert {f: e["hash"] for f, e in entry.items()} == published
+
+
+def test_status_lists_wfi_geant4_and_load_points_to_fetch(empty_data):
+    rows = {row["name"]: row for row in dataset_status()}
+    assert rows["wfi-geant4"]["source"] == "files" and rows["wfi-geant4"]["where"] == "missing"
+    with pytest.raises(ValueError, match=r"fetch\('wfi-geant4'\)"):
+        load("wfi-geant4")
+    assert verify("wfi-geant4") == []
+
+
+def test_fetch_downloads_into_the_cache_and_checks_sha256(empty_data, tmp_path, monkeypatch):
+    payload = {"a.fits": b"first file", "b.fits": b"second file"}
+    entries = yaml.safe_load(manifest.MANIFEST_PATH.read_text())
+    entries["wfi-geant4"] = {"files": {f: {"url": f"https://example.invalid/{f}",
+                                           "sha256": hashlib.sha256(b).hexdigest()} for f, b in payload.items()}}
+    path = tmp_path / "manifest.yaml"
+    path.write_text(yaml.safe_dump(entries))
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", path)
+    asked = []
+
+    def download(url, dest, deadline):  # what files.download does, without the network
+        asked.append(url)
+        dest.write_bytes(payload[url.rsplit("/", 1)[-1]])
+
+    monkeypatch.setattr(files, "download", download)
+    folder = fetch("wfi-geant4")
+    assert folder == tmp_path / "cache" / "wfi-geant4"  # $COMPANION_DATA is only read
+    assert sorted(asked) == sorted(f"https://example.invalid/{f}" for f in payload)
+    assert [row["ok"] for row in verify("wfi-geant4")] == [True, True]
+    (folder / "b.fits").write_bytes(b"tampered")
+    with pytest.raises(DataError, match="checksum mismatch"):
+        fetch("wfi-geant4")
+
+
+def test_the_reference_copy_verifies_through_the_registry(monkeypatch, tmp_path):
+    folder = geant4_folder()
+    rows = [row for row in verify("wfi-geant4") if row["path"].startswith(str(folder))]
+    assert len(rows) == 24 and all(row["ok"] for row in rows)
+    # a copy in the user cache is found the same way when COMPANION_DATA is unset
+    monkeypatch.delenv("COMPANION_DATA", raising=False)
+    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
+    shutil.copytree(folder, tmp_path / "cache" / "wfi-geant4")
+    assert fetch("wfi-geant4") == tmp_path / "cache" / "wfi-geant4"
+
+
+# ---------------------------------------------------------------- the Geant4 reference set
+
+def geant4_folder():
+    """The verified wfi-geant4 folder through the registry ($COMPANION_DATA or the user cache); skip without it,
+    fail in CI, which provides it."""
     if files.locate("wfi-geant4") is None:
         if os.environ.get("CI"):
             pytest.fail("CI must provide the wfi-geant4 reference set in $COMPANION_DATA/wfi-geant4")
         pytest.skip("the wfi-geant4 reference set is not present (companion data fetch wfi-geant4)")
+    return fetch("wfi-geant4")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return geant4_folder()
+
+
+@pytest.mark.parametrize("run", wfi.GEANT4_RUNS)
+def test_geant4_reader_reproduces_the_headers(reference, run):
+    folder = reference
+    fr = wfi.read_geant4(folder, run)
+    hdr = fits.getheader(folder / f"geant_events_{run}_pix.fits", 1)
+    assert fr.n_frames == hdr["NFRAMES"] and len(fr.frame) == hdr["NAXIS2"] == fr.meta["n_rows"]
+    per_frame = wfi.read_geant4_frames(folder, run)
+    assert np.bincount(fr.frame, minlength=fr.n_frames)[per_frame.frame].tolist() == per_frame.npix.tolist()
+
+
+@pytest.mark.parametrize("run", wfi.GEANT4_RUNS)
+def test_event_finder_agrees_with_the_reference_event_list(reference, run):
+    folder = reference
+    fr = wfi.read_geant4(folder, run)
+    rec = wfi.find_events(fr)
+    m = wfi.compare_events(rec.events, wfi.read_geant4_events(folder, run))
+    assert m.agree.mean() >= 0.95
+    assert len(rec.blobs) == fr.meta["NBLOBS"]
+
+
+# ---------------------------------------------------------------- the notebook
+
+@pytest.fixture(scope="module")
+def geant4_run(tmp_path_factory):
+    geant4_folder()
     return run_notebook(NB, tmp_path_factory.mktemp("geant4"), preset="geant4")
 
 

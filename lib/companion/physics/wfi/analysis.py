@@ -12,15 +12,19 @@ after flagging, per unit of remaining exposure, complete it.
 **Transient Analysis Module (TAM)**: Bayesian blocks (Scargle 2013, with astropy's ``Events`` fitness
 and prior) on the target's binned light curve, and a Poisson excess search per sky cell for
 serendipitous transients. Both are measured over many trials for detection rate, false alarms and
-latency.
+latency. Trial i draws from its own stream of ``seed`` (:mod:`companion.rng`, keys "trial" or "observation"
+and i), so a trial does not depend on how many others are run.
 """
 
 import numpy as np
 import pandas as pd
+from astropy.stats import bayesian_blocks as astropy_blocks
 from astropy.stats.bayesian_blocks import Events
 from scipy import special, stats
 
-from .wfi_events import _nearest
+from ... import rng
+from .events import nearest_in_frame
+from .simulate import light_curve
 
 # ---------------------------------------------------------------- Background Analysis Module
 
@@ -31,14 +35,14 @@ def area_lost(track_pixels, n_frames, quadrants, radii, n_points=200_000, seed=0
     Estimated at ``n_points`` points drawn uniformly over the sensors and frames (binomial standard
     error sqrt(f(1-f)/n_points)); ``track_pixels`` has columns frame, x, y.
     """
-    rng = np.random.default_rng([seed, 21])
+    gen = rng.numpy_rng(seed, "area lost points")
     boxes = np.array(quadrants, dtype=float)
     sizes = (boxes[:, 1] - boxes[:, 0] + 1) * (boxes[:, 3] - boxes[:, 2] + 1)
-    q = rng.choice(len(boxes), n_points, p=sizes / sizes.sum())
-    x = np.floor(rng.uniform(boxes[q, 0], boxes[q, 1] + 1))
-    y = np.floor(rng.uniform(boxes[q, 2], boxes[q, 3] + 1))
-    frame = rng.integers(0, n_frames, n_points)
-    d = _nearest(track_pixels.frame.to_numpy(), track_pixels.x.to_numpy(), track_pixels.y.to_numpy(), frame, x, y)
+    q = gen.choice(len(boxes), n_points, p=sizes / sizes.sum())
+    x = np.floor(gen.uniform(boxes[q, 0], boxes[q, 1] + 1))
+    y = np.floor(gen.uniform(boxes[q, 2], boxes[q, 3] + 1))
+    frame = gen.integers(0, n_frames, n_points)
+    d = nearest_in_frame(*(track_pixels[c].to_numpy() for c in ("frame", "x", "y")), frame, x, y)
     radii = np.asarray(radii, float)
     return ((d[None] >= 0) & (d[None] <= radii[:, None])).mean(axis=1)
 
@@ -146,14 +150,10 @@ def flare_trials(n_trials, duration, rate, bin_width, flare, p0=0.05, seed=0, me
     (the false alarm on a constant source). ``method``: "edges" (:func:`bayesian_blocks`) or
     "astropy" (``astropy.stats.bayesian_blocks`` on the bin centres, for comparison).
     """
-    from astropy.stats import bayesian_blocks as astropy_blocks
-
-    from .wfi_simulate import light_curve
-
     edges = np.arange(0.0, duration + 1e-9, bin_width)
     rows = []
     for i in range(n_trials):
-        t, counts = light_curve(duration, rate, bin_width, flare, seed=seed * 100_003 + i)
+        t, counts = light_curve(duration, rate, bin_width, flare, seed=rng.derive(seed, "trial", i))
         if method == "astropy":
             blocks = astropy_blocks(t, counts, fitness="events", p0=p0)
         else:
@@ -174,15 +174,14 @@ def flare_latency(n_trials, rate, bin_width, flare_length, amplitude, window, p0
     One row per trial: ``detected`` within ``horizon`` s (default: the flare length plus one window)
     and ``latency`` (s from the flare start to the end of the bin that raised the alarm; NaN if none).
     """
-    from .wfi_simulate import light_curve
-
     horizon = flare_length + window if horizon is None else horizon
     duration = window + horizon
     nwin = int(round(window / bin_width))
     edges = np.arange(0.0, duration + 1e-9, bin_width)
+    flare = (window, flare_length, amplitude)
     rows = []
     for i in range(n_trials):
-        _, counts = light_curve(duration, rate, bin_width, (window, flare_length, amplitude), seed=seed * 100_003 + i)
+        _, counts = light_curve(duration, rate, bin_width, flare, seed=rng.derive(seed, "trial", i))
         latency = np.nan
         for end in range(nwin + 1, len(counts) + 1):
             cps = change_points(bayesian_blocks(edges[end - nwin:end + 1], counts[end - nwin:end], p0))
@@ -195,11 +194,9 @@ def flare_latency(n_trials, rate, bin_width, flare_length, amplitude, window, p0
 
 def online_false_alarms(n_trials, rate, bin_width, window, p0=0.05, seed=0):
     """The per-evaluation false-alarm probability of the online detector on a constant source."""
-    from .wfi_simulate import light_curve
-
     edges = np.arange(0.0, window + 1e-9, bin_width)
-    hits = [len(change_points(bayesian_blocks(edges, light_curve(window, rate, bin_width, seed=seed * 100_003 + i)[1],
-                                              p0))) > 0 for i in range(n_trials)]
+    counts = [light_curve(window, rate, bin_width, seed=rng.derive(seed, "trial", i))[1] for i in range(n_trials)]
+    hits = [len(change_points(bayesian_blocks(edges, c, p0))) > 0 for c in counts]
     return float(np.mean(hits))
 
 
@@ -247,7 +244,6 @@ def transient_trials(n_trials, transient_rate, background_rate, n_side=1024, cel
     ``detected`` (an alarm in the transient's cell or a neighbour, after its onset), ``latency`` (s
     from onset to the end of that window), ``false_alarm`` (any other alarm).
     """
-    rng = np.random.default_rng([seed, 31])
     nc, n_win = n_side // cell, int(round(duration / window))
     t_edges = np.arange(n_win + 1) * window
     base = np.full((nc, nc), background_rate / nc ** 2)
@@ -256,16 +252,17 @@ def transient_trials(n_trials, transient_rate, background_rate, n_side=1024, cel
         _add(base, cx, cy, r * share)
     rows = []
     for i in range(n_trials):
+        gen = rng.numpy_rng(seed, "observation", i)
         lam = np.broadcast_to(base * window, (n_win, nc, nc)).copy()
         onset, tx, ty = np.nan, np.nan, np.nan
         if transient_rate > 0:
-            onset = rng.uniform(n_train * window, duration - transient_length)
-            tx, ty = rng.uniform(cell, n_side - cell, 2)
+            onset = gen.uniform(n_train * window, duration - transient_length)
+            tx, ty = gen.uniform(cell, n_side - cell, 2)
             on = np.clip(np.minimum(t_edges[1:], onset + transient_length) - np.maximum(t_edges[:-1], onset), 0, None)
             cx, cy, share = _cell_shares(tx, ty, psf_sigma, cell)
             for j in np.nonzero(on)[0]:
                 _add(lam[j], cx, cy, transient_rate * on[j] * share)
-        alarms = transient_search(rng.poisson(lam), window, n_train, alpha)
+        alarms = transient_search(gen.poisson(lam), window, n_train, alpha)
         near = pd.Series(False, index=alarms.index)
         if transient_rate > 0 and len(alarms):
             near = ((alarms.cx - int(tx // cell)).abs() <= 1) & ((alarms.cy - int(ty // cell)).abs() <= 1) & (
