@@ -31,17 +31,17 @@ class Artifact:
 
 ARTIFACTS = {
     "xray_cavities_unet": Artifact(
-        "xray_cavities_unet.pt", "22f23031708a7988ab31c75b69f1c3b8fd557b6ef73721d7ef51c020b7db2a73",
+        "xray_cavities_unet.pt", "f321a5666ace8839bf876e4a8c11d313e5464d9d7519c4a04ede1eece5657be7",
         "companion.experiments.xray_cavities.model:train_committed",
-        "notebook 02: cavity segmenter (U-Net) and radius decoder, about 14 minutes on one core"),
+        "notebook 02: cavity segmenter (U-Net) and radius decoder, about 22 minutes on one core"),
     "neural_resampler_1q": Artifact(
-        "neural_resampler_1q.pt", "dd84c41bd41c35a26554092e907bd606f2fac323ad1b644af7948b9b6c880eeb",
+        "neural_resampler_1q.pt", "60df8d8a16bd408ed6f294576295a27882583c82997092a3cbcb7382e10192f5",
         "companion.physics.tomography.neural:train_committed_1q",
         "notebook 05: neural resampler for one qubit, under a minute on one core"),
     "neural_resampler_2q": Artifact(
-        "neural_resampler_2q.pt", "34e34f0438cc192bd2c579122b78ba2ead498849026d0a09fbf9a68482adbe0e",
+        "neural_resampler_2q.pt", "a865584629b8708bbe3b3a32d4c2291686c1e3b27b2bc94c9cac59d63f69346c",
         "companion.physics.tomography.neural:train_committed_2q",
-        "notebook 05: neural resampler for two qubits, 1-2 minutes on one core"),
+        "notebook 05: neural resampler for two qubits, about 2 minutes on one core"),
 }
 
 

@@ -23,48 +23,44 @@ documented choice:
   untrained network *is* Liu-West (alpha = a = 0.98, beta = sqrt(1 - a^2)); training learns corrections.
 * **Output.** N new particles with uniform weights; a draw that is not a state is drawn again with fresh
   eps (up to 10 times, the encoder and context computed once) and the rest are projected onto the state
-  space, as in :func:`companion.physics.particle_filter.liu_west`.
+  space, as in :func:`.particle_filter.liu_west`.
 * **Training (supervised meta-learning on simulated data).** True states from the filter's prior (the
   Hilbert-Schmidt measure), a random measurement kind and adaptivity per episode, the rounds of the
   geometric schedule unrolled with the network's own banks (on-policy, gradients truncated at each round).
   The loss of a round is the energy score of the new bank against the true state, E||X - x*|| -
   E||X - X'|| / 2 in coordinates scaled by sqrt(n) (so rounds weigh alike), a strictly proper score: it is minimised when the bank is a sample of the
   posterior given the data, so the network is trained to be a Bayesian update, not just to point at the
-  state. ``companion.nn.train`` fits classifiers by cross-entropy on a fixed (X, y); this loss needs the
-  filter in the loop, hence the plain torch loop here.
+  state. Each round is one step of :func:`companion.nn.optimise` (Adam, gradient norm clipped to 1).
 
-Models are saved as plain ``state_dict`` files (float32 tensors only) and loaded with
-``torch.load(weights_only=True)`` after a sha256 check.
+The committed models are entries of :data:`companion.artifacts.ARTIFACTS` (``companion model train
+neural_resampler_1q`` retrains one with :func:`train_committed_1q`).
 """
 
-import argparse
-import contextlib
-import hashlib
-import io
+import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from ... import artifacts
+from ...nn import optimise, threads
+from ...rng import derive, numpy_rng
 from . import particle_filter as PF
 from . import quantum as Q
+from .measurement import Scheme, log_likelihood, log_likelihood_grad
+from .particle_filter import ParticleFilter
 
-MODELS = Path(__file__).resolve().parents[3] / "data" / "models"
-# The committed models: file name and sha256 (data/models/README.md gives the commands that reproduce them).
-COMMITTED = {
-    1: ("neural_resampler_1q.pt", "dd84c41bd41c35a26554092e907bd606f2fac323ad1b644af7948b9b6c880eeb"),
-    2: ("neural_resampler_2q.pt", "34e34f0438cc192bd2c579122b78ba2ead498849026d0a09fbf9a68482adbe0e"),
-}
-# Training settings of the committed models (the command-line defaults).
+# Training settings of the committed models (seed 0).
 TRAIN_DEFAULTS = {1: dict(episodes=60, n_states=32, n_particles=256, rounds=10, hidden=64, lr=1e-3),
                   2: dict(episodes=120, n_states=16, n_particles=256, rounds=10, hidden=64, lr=1e-3)}
 MAX_REDRAWS = 10
 
 
 def _mlp(sizes, zero_last=False):
+    """A SiLU MLP on the last axis, its last layer zero when ``zero_last`` (``companion.nn.mlp`` flattens its
+    input and has no SiLU, so it cannot serve (S, N, features) banks)."""
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))
@@ -151,7 +147,7 @@ def _inputs(x, logw, rng, data):
     S, N, k = x.shape
     m, W, Winv = whiten(x)
     z = np.einsum("sij,snj->sni", W, x - m[:, None, :])
-    grad = PF.log_likelihood_grad(x, data)[1] if data else np.zeros_like(x)
+    grad = log_likelihood_grad(x, data)[1] if data else np.zeros_like(x)
     g = squash(np.einsum("sji,snj->sni", Winv, grad))  # the gradient in z: Winv^T grad_x (Winv is symmetric)
     logw = logw - logw.max(1, keepdims=True)
     logw = logw - np.log(np.exp(logw).sum(1, keepdims=True))
@@ -191,7 +187,7 @@ def resample(model, x, logw, rng, qubits, data=()):
     """
     S, N, k = x.shape
     inp = _inputs(x, logw, rng, data)
-    with torch.no_grad(), _threads(1):
+    with torch.no_grad(), threads(1):
         out, (run, z_anc, h_anc, g_anc, per_run) = _forward(model, inp)
         x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], out.double().numpy())
         x_new = x_new.reshape(S * N, k)
@@ -228,24 +224,31 @@ def energy_score(z_new, z_true, rng):
     return ((z_new - z_true[:, None, :]).norm(dim=-1).mean(1) - 0.5 * spread).mean()
 
 
-@contextlib.contextmanager
-def _threads(n):
-    """Run the block on ``n`` torch threads."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
-@contextlib.contextmanager
-def _one_thread_everywhere():
-    """One torch thread and one BLAS thread for numpy: sums in a fixed order, so training is bit-reproducible."""
-    from threadpoolctl import threadpool_limits
+def _episode(qubits, kinds, n_states, n_particles, rng):
+    """A training episode's measurement scheme, true states (and their coordinates) and fresh filter."""
+    scheme = Scheme(kinds[int(rng.integers(len(kinds)))], qubits, bool(rng.integers(2)))
+    truth = Q.sample_states("hilbert-schmidt", qubits, n_states, rng)
+    filt = ParticleFilter(qubits, n_particles, n_states, rng, mh_steps=0)
+    return dict(scheme=scheme, truth=truth, x_true=Q.to_coords(truth), filt=filt)
 
-    with _threads(1), threadpool_limits(1):
-        yield
+
+def _round_loss(model, episode, n, batch, rng):
+    """One round of an episode with the network as the resampler: the energy score of its new bank at the total
+    copy count ``n`` (differentiable), after the bank has moved on to the new particles."""
+    filt, qubits = episode["filt"], model.qubits
+    data = episode["scheme"].measure(episode["truth"], filt.estimate(), int(batch), rng)
+    inp = _inputs(filt.x, log_likelihood(filt.x, data), rng, data)
+    z_new, _ = _forward(model, inp)
+    scale = np.sqrt(n)  # posterior widths shrink like 1/sqrt(n): every round's loss is O(1)
+    x_pred = _t(scale * inp["m"])[:, None, :] + torch.einsum("sij,snj->sni", _t(scale * inp["Winv"]), z_new)
+    loss = energy_score(x_pred, _t(scale * episode["x_true"]), rng)
+    x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], z_new.detach().double().numpy())
+    bad = ~Q.is_physical(x_new, qubits)
+    x_new[bad] = Q.project_coords(x_new[bad], qubits)
+    filt.x = x_new  # on-policy: the next round starts from the network's own bank (gradients stop here)
+    return loss
 
 
 def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, rounds=10, hidden=64, lr=1e-3,
@@ -254,75 +257,61 @@ def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, r
 
     Each episode draws ``n_states`` true states from the Hilbert-Schmidt prior, one measurement kind (pauli,
     sic, and mub for two qubits) and adaptive or not, and runs ``rounds`` rounds of the doubling schedule from
-    ``n_min`` copies with the network as the resampler; every round is one Adam step on the energy score. Runs
-    on one CPU thread (torch and BLAS) so the result, and so its sha256, does not depend on the core count.
+    ``n_min`` copies with the network as the resampler; every round is one Adam step on the energy score.
+    ``progress(episode, last row, seconds)`` is called after each episode. Runs on one CPU thread (torch and
+    BLAS) so the result, and so its sha256, does not depend on the core count.
     """
     kinds = kinds or (("pauli", "sic") if qubits == 1 else ("pauli", "mub", "sic"))
-    rng = np.random.default_rng([seed, 7])
-    torch.manual_seed(seed)
-    rows = []
-    with _one_thread_everywhere():
+    rng = numpy_rng(seed, "training episodes")
+    ns = n_min * 2 ** np.arange(rounds)
+    batches = np.diff(ns, prepend=0)
+    rows, episode, t0 = [], {}, time.perf_counter()
+    with threads(1, blas=True):
+        torch.manual_seed(derive(seed, "init"))
         model = NeuralResampler(qubits, hidden)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        ns = n_min * 2 ** np.arange(rounds)
-        batches = np.diff(ns, prepend=0)
-        t0 = time.perf_counter()
-        for ep in range(episodes):
-            scheme = PF.Scheme(kinds[int(rng.integers(len(kinds)))], qubits, bool(rng.integers(2)))
-            truth = Q.sample_states("hilbert-schmidt", qubits, n_states, rng)
-            x_true = Q.to_coords(truth)
-            filt = PF.ParticleFilter(qubits, n_particles, n_states, rng, mh_steps=0)
-            for t, batch in enumerate(batches):
-                data = scheme.measure(truth, filt.estimate(), int(batch), rng)
-                logw = PF.log_likelihood(filt.x, data)
-                inp = _inputs(filt.x, logw, rng, data)
-                z_new, _ = _forward(model, inp)
-                scale = np.sqrt(ns[t])  # posterior widths shrink like 1/sqrt(n): every round's loss is O(1)
-                x_pred = _t(scale * inp["m"])[:, None, :] + torch.einsum("sij,snj->sni", _t(scale * inp["Winv"]), z_new)
-                loss = energy_score(x_pred, _t(scale * x_true), rng)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], z_new.detach().double().numpy())
-                bad = ~Q.is_physical(x_new, qubits)
-                x_new[bad] = Q.project_coords(x_new[bad], qubits)
-                filt.x = x_new
-                rows.append({"episode": ep, "round": t, "n": int(ns[t]), "kind": scheme.kind,
-                             "adaptive": scheme.adaptive, "loss": loss.item()})
-            if progress:
-                progress(ep, rows[-1], time.perf_counter() - t0)
+
+        def step_loss(step):
+            ep, t = divmod(step, rounds)
+            if t == 0:
+                episode.update(_episode(qubits, kinds, n_states, n_particles, rng))
+            loss = _round_loss(model, episode, ns[t], batches[t], rng)
+            rows.append({"episode": ep, "round": t, "n": int(ns[t]), "kind": episode["scheme"].kind,
+                         "adaptive": episode["scheme"].adaptive, "loss": loss.item()})
+            return loss
+
+        def after(step, loss):
+            if progress and step % rounds == rounds - 1:
+                progress(step // rounds, rows[-1], time.perf_counter() - t0)
+
+        outcome, step = optimise(model.parameters(), step_loss, episodes * rounds, optimizer="adam", lr=lr,
+                                 clip=1.0, after=after)
+    if outcome != "completed":
+        raise RuntimeError(f"training of the {qubits}-qubit resampler {outcome} at step {step}")
     model.eval()
     return model, pd.DataFrame(rows)
 
 
-def sha256(path):
-    """Hex sha256 of a file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _print_progress(episode, row, seconds):
+    print(f"episode {episode}: loss {row['loss']:.3f} ({seconds:.0f} s)", file=sys.stderr, flush=True)
 
 
-def save(model, path):
-    """Save the model's state_dict (tensors only); returns its sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
-    buffer = io.BytesIO()  # through a buffer: torch.save would write the file's name into the archive
-    torch.save(state, buffer)
-    path.write_bytes(buffer.getvalue())
-    return sha256(path)
+def train_committed_1q():
+    """The committed one-qubit resampler, trained from scratch with its committed settings."""
+    return train_resampler(1, **TRAIN_DEFAULTS[1], progress=_print_progress)[0]
 
 
-def load(path, qubits, expected_sha256=None):
-    """Load a saved resampler with ``torch.load(weights_only=True)``; refuse a file whose sha256 differs."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no model at {path.name}; retrain with retrain=True or the command in "
-                                f"data/models/README.md")
-    digest = sha256(path)
-    if expected_sha256 is not None and digest != expected_sha256:
-        raise ValueError(f"{path.name} has sha256 {digest}, expected {expected_sha256}: the file is not the "
-                         f"committed model; retrain with retrain=True or restore it from git")
-    state = torch.load(path, weights_only=True, map_location="cpu")
+def train_committed_2q():
+    """The committed two-qubit resampler, trained from scratch with its committed settings."""
+    return train_resampler(2, **TRAIN_DEFAULTS[2], progress=_print_progress)[0]
+
+
+def artifact_name(qubits):
+    """The name of the committed resampler for ``qubits`` qubits in :data:`companion.artifacts.ARTIFACTS`."""
+    return f"neural_resampler_{qubits}q"
+
+
+def from_state(state, qubits):
+    """A :class:`NeuralResampler` (in eval mode) holding the weights of ``state`` (a state_dict)."""
     model = NeuralResampler(qubits, int(state["hidden"]))
     model.load_state_dict(state)
     model.eval()
@@ -331,29 +320,4 @@ def load(path, qubits, expected_sha256=None):
 
 def committed(qubits):
     """The committed model for ``qubits`` qubits, checked against its sha256."""
-    name, digest = COMMITTED[qubits]
-    return load(MODELS / name, qubits, digest)
-
-
-def main(argv=None):
-    """Command line: train a resampler and save it, printing its sha256 (see data/models/README.md)."""
-    parser = argparse.ArgumentParser(description="Train the neural resampler of notebook 05 and save it.")
-    parser.add_argument("--qubits", type=int, choices=(1, 2), required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="output .pt file")
-    for key, value in TRAIN_DEFAULTS[1].items():
-        parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=None)
-    args = parser.parse_args(argv)
-    settings = {**TRAIN_DEFAULTS[args.qubits],
-                **{k: getattr(args, k) for k in TRAIN_DEFAULTS[1] if getattr(args, k) is not None}}
-    t0 = time.perf_counter()
-    model, _ = train_resampler(args.qubits, seed=args.seed, **settings,
-                                     progress=lambda ep, row, s: print(f"episode {ep}: loss {row['loss']:.3f} "
-                                                                       f"({s:.0f} s)", flush=True))
-    digest = save(model, args.out)
-    print(f"saved {args.out} ({Path(args.out).stat().st_size} bytes) in {time.perf_counter() - t0:.0f} s, "
-          f"sha256 {digest}")
-
-
-if __name__ == "__main__":
-    main()
+    return from_state(artifacts.load_state(artifact_name(qubits)), qubits)

@@ -1,0 +1,26 @@
+"""Neural adaptive quantum state tomography (Quek, Fort & Ng, arXiv:1812.06693), measured at small scale.
+
+Three filters track S true states through rounds whose batch of copies doubles (n = n_min, 2 n_min, ...):
+
+* ``bayes``: the vectorised SMC filter of :mod:`companion.physics.tomography.particle_filter` (tempered Bayes
+  update of each batch, Liu-West resampling, Metropolis-Hastings moves): the Bayesian baseline on the same schedule;
+* ``neural``: the same bank, reweighted by each batch and refined by one call of the learned resampler of
+  :mod:`companion.physics.tomography.neural` per round;
+* ``per-copy``: the ABQT form of the Bayesian filter, one update per copy (timing only), whose cost grows
+  linearly with n: the "O(poly n)" side of the paper's timing claim.
+
+params: the spec and its checks; compute: the accuracy runs and their tables; timing: time against n and the
+speed-ups; claims, figures, explore: what the notebook shows.
+"""
+
+from .claims import accuracy_claims, claims, timing_claims
+from .compute import accuracy, adaptivity, fit_slope, load_models, matched, mixed_states, slopes, summarise, truths
+from .explore import explorer
+from .figures import plot_adaptivity, plot_infidelity, plot_timing
+from .params import PARAMETERS, check
+from .timing import n_to_reach, seconds_at, speedups, time_fits, timing
+
+__all__ = ["PARAMETERS", "accuracy", "accuracy_claims", "adaptivity", "check", "claims", "explorer", "fit_slope",
+           "load_models", "matched", "mixed_states", "n_to_reach", "plot_adaptivity", "plot_infidelity",
+           "plot_timing", "seconds_at", "slopes", "speedups", "summarise", "time_fits", "timing", "timing_claims",
+           "truths"]

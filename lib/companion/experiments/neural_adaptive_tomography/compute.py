@@ -1,0 +1,132 @@
+"""Infidelity against the number of copies for both filters, and the tables the accuracy claims read.
+
+Accuracy is the infidelity 1 - F (squared fidelity) of the posterior-mean estimate, summarised by the median
+over true states; slopes are least-squares fits of log10(median infidelity) against log10(n) for n >= ``slope_from``.
+"""
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from ... import artifacts
+from ...physics.tomography import neural, runs
+from ...physics.tomography import quantum as Q
+from ...physics.tomography.measurement import Scheme
+from ...rng import numpy_rng
+from .params import METHODS, n_max_of, n_particles_of, n_states_of, train_episodes_of
+
+
+def schedule(p, qubits):
+    """Cumulative copy counts of the rounds: n_min doubling up to the first count >= n_max."""
+    return runs.geometric_schedule(p.n_min, n_max_of(p, qubits))[0]
+
+
+def truths(p, qubits, prior=None):
+    """The true states of one qubit count (the stream "true states", qubits of p.seed)."""
+    return Q.sample_states(prior or p.true_states, qubits, n_states_of(p, qubits),
+                           numpy_rng(p.seed, "true states", qubits))
+
+
+def load_models(p):
+    """The neural resampler of each qubit count: the committed model (sha256-checked), or retrained here.
+
+    Returns ({qubits: model}, info DataFrame with qubits, source, episodes, train_seconds, sha256 (its first 16
+    digits) and same_as_committed).
+    """
+    models, rows = {}, []
+    for q in p.qubits:
+        committed = artifacts.artifact(neural.artifact_name(q)).sha256
+        if p.retrain:
+            settings = {**neural.TRAIN_DEFAULTS[q], "episodes": train_episodes_of(p, q)}
+            t0 = time.perf_counter()
+            model, _ = neural.train_resampler(q, seed=p.seed, **settings)
+            seconds, digest = time.perf_counter() - t0, artifacts.state_sha256(model)
+            source = "retrained here"
+        else:
+            model, settings, seconds, digest = neural.committed(q), neural.TRAIN_DEFAULTS[q], float("nan"), committed
+            source = "committed"
+        rows.append({"qubits": q, "source": source, "episodes": settings["episodes"], "train_seconds": seconds,
+                     "sha256": digest[:16], "same_as_committed": digest == committed})
+        models[q] = model
+    return models, pd.DataFrame(rows)
+
+
+def track(p, qubits, truth, scheme, method, models, ns=None, n_particles=None):
+    """One filter's rows (run_rounds) for ``truth`` under ``scheme``, on the qubit count's schedule and particles
+    unless ``ns`` and ``n_particles`` are given."""
+    return runs.run_rounds(truth, scheme, schedule(p, qubits) if ns is None else ns,
+                           n_particles or n_particles_of(p, qubits), p.seed, method=method,
+                           resampler=neural.as_resampler(models[qubits]) if method == "neural" else None,
+                           mh_steps=p.mh_steps)[0]
+
+
+def accuracy(p, models):
+    """Infidelity against n for every qubit count, POVM kind, adaptive or not, and both filters.
+
+    One row per (qubits, povm, adaptive, method, n, state). Within a qubit count every configuration tracks
+    the same true states; non-adaptive runs of the two filters see the same counts.
+    """
+    frames = []
+    for q in p.qubits:
+        truth = truths(p, q)
+        for kind in p.povms:
+            for adaptive in (False, True):
+                scheme = Scheme(kind, q, adaptive, p.adaptive_fraction)
+                for method in METHODS:
+                    rows = track(p, q, truth, scheme, method, models)
+                    frames.append(pd.DataFrame(rows).assign(qubits=q, povm=kind, adaptive=adaptive, method=method))
+    cols = ["qubits", "povm", "adaptive", "method", "n", "state", "infidelity", "hs", "seconds", "steps"]
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def summarise(acc, by=("qubits", "povm", "adaptive", "method")):
+    """Median and quartiles of the infidelity over true states, per configuration and n."""
+    g = acc.groupby([*by, "n"]).infidelity
+    out = pd.concat({"median": g.median(), "q25": g.quantile(0.25), "q75": g.quantile(0.75)}, axis=1)
+    return out.reset_index()
+
+
+def fit_slope(n, y):
+    """Least-squares slope of log10(y) against log10(n)."""
+    return float(np.polyfit(np.log10(np.asarray(n, float)), np.log10(np.asarray(y, float)), 1)[0])
+
+
+def slopes(summary, n_from):
+    """Per configuration: the infidelity slope over n >= n_from, and the median infidelity at the largest n."""
+    rows = []
+    keys = [c for c in ("qubits", "povm", "adaptive", "method") if c in summary]
+    for key, t in summary.groupby(keys):
+        t = t.sort_values("n")
+        fit = t[t.n >= n_from]
+        rows.append({**dict(zip(keys, key)), "slope": fit_slope(fit.n, fit["median"]), "n_max": int(t.n.iloc[-1]),
+                     "infidelity_at_n_max": float(t["median"].iloc[-1])})
+    return pd.DataFrame(rows)
+
+
+def adaptivity(slope_table):
+    """Per (qubits, povm, method): non-adaptive / adaptive median infidelity at the largest n, and both slopes."""
+    t = slope_table.set_index(["qubits", "povm", "method", "adaptive"])
+    rows = []
+    for (q, kind, method), g in t.groupby(level=[0, 1, 2]):
+        fixed, adapt = g.xs(False, level="adaptive").iloc[0], g.xs(True, level="adaptive").iloc[0]
+        rows.append({"qubits": q, "povm": kind, "method": method, "slope_fixed": fixed.slope,
+                     "slope_adaptive": adapt.slope, "ratio": fixed.infidelity_at_n_max / adapt.infidelity_at_n_max})
+    return pd.DataFrame(rows)
+
+
+def matched(slope_table):
+    """Per (qubits, povm, adaptive): neural / Bayes median infidelity at the largest n."""
+    t = slope_table.set_index(["qubits", "povm", "adaptive", "method"]).infidelity_at_n_max.unstack("method")
+    return (t["neural"] / t["bayes"]).rename("ratio").reset_index()
+
+
+def mixed_states(p):
+    """The adaptivity ratio for full-rank states (Hilbert-Schmidt), basis measurements, Bayes filter, per qubit count."""
+    frames = []
+    for q in p.qubits:
+        truth = truths(p, q, "hilbert-schmidt")
+        for adaptive in (False, True):
+            rows = track(p, q, truth, Scheme("pauli", q, adaptive, p.adaptive_fraction), "bayes", {})
+            frames.append(pd.DataFrame(rows).assign(qubits=q, povm="pauli", adaptive=adaptive, method="bayes"))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,77 @@
+"""The figures of notebook 05: infidelity against n, processing time against n, and the adaptivity ratios."""
+
+import numpy as np
+import pandas as pd
+
+from .params import METHODS
+from .timing import seconds_at
+
+STYLE = {("bayes", False): ("C0", "--"), ("bayes", True): ("C0", "-"), ("neural", False): ("C1", "--"),
+         ("neural", True): ("C1", "-")}  # (method, adaptive) -> colour, line style
+
+
+def plot_infidelity(summary):
+    """Median infidelity (quartiles shaded) against n, one panel per (qubits, POVM), as the paper's accuracy plots."""
+    import matplotlib.pyplot as plt
+
+    panels = summary[["qubits", "povm"]].drop_duplicates().values.tolist()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), squeeze=False, sharey=False)
+    for ax, (q, kind) in zip(axes[0], panels):
+        t = summary[(summary.qubits == q) & (summary.povm == kind)]
+        for (method, adaptive), g in t.groupby(["method", "adaptive"]):
+            color, ls = STYLE[(method, adaptive)]
+            g = g.sort_values("n")
+            ax.plot(g.n, g["median"], color=color, ls=ls, marker=".",
+                    label=f"{method}, {'adaptive' if adaptive else 'fixed'}")
+            ax.fill_between(g.n, g.q25, g.q75, color=color, alpha=0.08 if ls == "--" else 0.15)
+        n = np.array([t.n.min(), t.n.max()], float)
+        ax.plot(n, 0.5 * (n / n[0]) ** -0.5 * t["median"].max(), color="grey", lw=0.7, ls="-.", label=r"$n^{-1/2}$")
+        ax.plot(n, 0.5 * (n / n[0]) ** -1.0 * t["median"].max(), color="grey", lw=0.7, ls=":", label=r"$n^{-1}$")
+        ax.set(xscale="log", yscale="log", xlabel="copies n", title=f"{q} qubit{'s' if q > 1 else ''}, {kind}")
+    axes[0][0].set_ylabel("median infidelity 1 - F")
+    axes[0][-1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_timing(tim, fits, speed, n_from=1000):
+    """Processing time against n for the three filters (log-log), with the fits used for extrapolation (drawn
+    from ``n_from`` on for the batched filters, where a + b log2 n was fitted)."""
+    import matplotlib.pyplot as plt
+
+    qs = sorted(tim.qubits.unique())
+    fig, axes = plt.subplots(1, len(qs), figsize=(5 * len(qs), 3.6), squeeze=False)
+    colors = {"neural": "C1", "bayes": "C0", "per-copy": "C2"}
+    for ax, q in zip(axes[0], qs):
+        big = float(speed[speed.qubits == q].n_big.iloc[0])
+        grid = np.logspace(np.log10(tim.n.min()), np.log10(big), 50)
+        for method, g in tim[tim.qubits == q].groupby("method"):
+            g = g.groupby("n").seconds.max()
+            ax.plot(g.index, g.values, "o", ms=3, color=colors[method], label=method)
+            g_fit = grid if method == "per-copy" else grid[grid >= n_from]
+            ax.plot(g_fit, [seconds_at(fits, q, method, n) for n in g_fit], color=colors[method], lw=0.8, ls="--")
+        ax.set(xscale="log", yscale="log", xlabel="copies n", ylabel="processing time (s)",
+               title=f"{q} qubit{'s' if q > 1 else ''}: adaptive basis measurements")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_adaptivity(adapt, mixed_adapt=None):
+    """Non-adaptive / adaptive infidelity at the largest n per POVM, filter and qubit count (bars, log scale)."""
+    import matplotlib.pyplot as plt
+
+    t = adapt.assign(label=adapt.povm + ", " + adapt.qubits.astype(str) + "q")
+    if mixed_adapt is not None:
+        t = pd.concat([t, mixed_adapt.assign(label="pauli, " + mixed_adapt.qubits.astype(str) + "q, full rank")])
+    labels = list(dict.fromkeys(t.label))
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(labels), 3.4))
+    for i, method in enumerate(METHODS):
+        g = t[t.method == method].set_index("label").reindex(labels)
+        ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.38, g.ratio, width=0.38, label=method, color=f"C{i}")
+    ax.axhline(2, color="k", lw=0.8, ls="--")
+    ax.set(yscale="log", xticks=np.arange(len(labels)), ylabel="non-adaptive / adaptive infidelity")
+    ax.set_xticklabels(labels, rotation=20, fontsize=8)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,172 @@
+"""The neural resampler of notebook 05 (its Liu-West start, permutation invariance, loss, committed models and
+reproducible training) and the experiment functions of its notebook, on cases small enough to know the answer."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from companion import artifacts, paths
+from companion.experiments import neural_adaptive_tomography as paper
+from companion.params import ParameterError
+from companion.physics.tomography import neural
+from companion.physics.tomography import particle_filter as PF
+from companion.physics.tomography import quantum as Q
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+# ---------------------------------------------------------------------------------------------- neural
+
+
+def test_untrained_resampler_is_liu_west():
+    model = neural.NeuralResampler(1)
+    bank = 0.3 + 0.05 * rng(1).normal(size=(2, 4000, 3))
+    logw = -0.5 * ((bank - 0.32) ** 2).sum(-1) / 0.05 ** 2
+    nn_bank = neural.resample(model, bank, logw, rng(2), 1)
+    lw_bank = PF.liu_west(bank, logw, rng(2), 1)
+    for s in range(2):
+        m_nn, c_nn = PF.weighted_moments(nn_bank[s:s + 1], np.full((1, 4000), 1 / 4000))
+        m_lw, c_lw = PF.weighted_moments(lw_bank[s:s + 1], np.full((1, 4000), 1 / 4000))
+        assert np.abs(m_nn - m_lw).max() < 2e-3 and np.abs(c_nn - c_lw).max() < 2e-4
+
+
+def test_resampler_is_permutation_invariant():
+    model = neural.NeuralResampler(2)
+    torch.manual_seed(0)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    bank = Q.to_coords(Q.sample_states("hilbert-schmidt", 2, 200, rng())).reshape(1, 200, 15)
+    logw = rng(1).normal(size=(1, 200))
+    perm = rng(2).permutation(200)
+    inp, inp_p = neural._inputs(bank, logw, rng(3), []), neural._inputs(bank[:, perm], logw[:, perm], rng(3), [])
+    with torch.no_grad():
+        h, run = model.context(neural._t(inp["z"]), neural._t(inp["logw"]), neural._t(inp["g"]), neural._t(inp["C"]), neural._t(inp["log_ess"]))
+        h_p, run_p = model.context(neural._t(inp_p["z"]), neural._t(inp_p["logw"]), neural._t(inp_p["g"]), neural._t(inp_p["C"]),
+                                   neural._t(inp_p["log_ess"]))
+    assert torch.allclose(h[:, perm], h_p, atol=1e-5)
+    for key in ("zbar", "alpha", "beta", "ctx"):
+        assert torch.allclose(run[key], run_p[key], atol=1e-4)
+
+
+def test_energy_score_prefers_the_right_distribution():
+    g = torch.Generator().manual_seed(0)
+    truth = torch.randn(400, 3, generator=g)
+    right = torch.randn(400, 200, 3, generator=g)
+    shifted, narrow = right + 1.0, 0.2 * right
+    score = lambda b: neural.energy_score(b, truth, rng()).item()
+    assert score(right) < score(shifted) and score(right) < score(narrow)
+
+
+def test_a_saved_resampler_loads_back_and_a_file_that_is_not_committed_is_refused(tmp_path):
+    model = neural.NeuralResampler(1, hidden=8)
+    digest = artifacts.save(model, tmp_path / "m.pt")
+    assert digest == artifacts.state_sha256(model)
+    loaded = neural.from_state(torch.load(tmp_path / "m.pt", weights_only=True), 1)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    with pytest.raises(ValueError, match="sha256"):
+        artifacts.load_state(neural.artifact_name(1), tmp_path / "m.pt")
+    with pytest.raises(FileNotFoundError, match="retrain"):
+        artifacts.load_state(neural.artifact_name(1), tmp_path / "missing.pt")
+
+
+def test_committed_models_load_are_small_and_name_their_trainers():
+    for q in (1, 2):
+        entry = artifacts.artifact(neural.artifact_name(q))
+        assert (paths.models() / entry.file).stat().st_size < 2_000_000
+        assert isinstance(neural.committed(q), neural.NeuralResampler)
+        module, function = entry.trainer.split(":")
+        assert module == neural.__name__ and callable(getattr(neural, function))
+
+
+def test_training_is_reproducible():
+    a, hist = neural.train_resampler(1, seed=3, episodes=1, n_states=4, n_particles=32, rounds=2, hidden=8)
+    b, _ = neural.train_resampler(1, seed=3, episodes=1, n_states=4, n_particles=32, rounds=2, hidden=8)
+    assert len(hist) == 2 and np.isfinite(hist.loss).all()
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    c, other = neural.train_resampler(1, seed=4, episodes=1, n_states=4, n_particles=32, rounds=2, hidden=8)
+    assert not torch.equal(a.encoder[0].weight, c.encoder[0].weight)  # another seed: another initialisation
+    assert not np.allclose(hist.loss, other.loss)  # ... and other episodes
+
+
+# ---------------------------------------------------------------------------------------------- experiment
+
+
+def test_slope_and_the_n_that_reaches_a_target():
+    n = np.array([100, 200, 400, 800])
+    assert paper.fit_slope(n, 3.0 * n ** -0.5) == pytest.approx(-0.5)
+    curve = pd.DataFrame({"n": n, "median": 1.0 / n})
+    assert paper.n_to_reach(curve, 1 / 300) == pytest.approx(300)
+    assert paper.n_to_reach(curve, 1 / 3200) == pytest.approx(3200)  # extrapolated along the slope
+    assert paper.n_to_reach(curve, 1.0) == 100
+
+
+def _summary():
+    rows = []
+    for q in (1,):
+        for kind, fixed_slope in (("pauli", -0.5), ("sic", -0.5)):
+            for adaptive in (False, True):
+                for method in ("bayes", "neural"):
+                    slope = -1.0 if (adaptive and kind == "pauli") else fixed_slope
+                    scale = 1.2 if method == "neural" else 1.0
+                    for n in (100, 1000, 10000):
+                        rows.append({"qubits": q, "povm": kind, "adaptive": adaptive, "method": method, "n": n,
+                                     "median": scale * 0.1 * (n / 100) ** slope})
+    return pd.DataFrame(rows).assign(q25=lambda t: t["median"], q75=lambda t: t["median"])
+
+
+def test_adaptivity_and_matched_tables():
+    sl = paper.slopes(_summary(), 100)
+    adapt = paper.adaptivity(sl).set_index(["povm", "method"])
+    assert adapt.loc[("pauli", "bayes"), "ratio"] == pytest.approx(10.0)
+    assert adapt.loc[("pauli", "bayes"), "slope_adaptive"] == pytest.approx(-1.0)
+    assert adapt.loc[("sic", "bayes"), "ratio"] == pytest.approx(1.0)
+    assert paper.matched(sl).ratio.to_numpy() == pytest.approx(1.2)
+
+
+def test_speedups_and_claims_on_synthetic_times():
+    p = SimpleNamespace(qubits=[1], extrapolate_to=10**7, matched_within=1.5)
+    summary = _summary()
+    tim = pd.DataFrame([{"qubits": 1, "method": m, "n": n, "seconds": s, "infidelity": 0.0}
+                        for n in (1000, 10000, 100000)
+                        for m, s in (("per-copy", 1e-4 * n), ("bayes", 0.01 * np.log2(n)), ("neural", 0.001 * np.log2(n)))])
+    fits = paper.time_fits(tim, 1000)
+    f = fits.set_index("method")
+    assert f.loc["per-copy", "time_slope"] == pytest.approx(1.0)
+    assert paper.seconds_at(fits, 1, "neural", 2 ** 20) == pytest.approx(0.02)
+    # the per-copy filter: its measured curve, then linear at the cost per copy of its last doubling
+    assert paper.seconds_at(fits, 1, "per-copy", 3000) == pytest.approx(0.3)
+    assert paper.seconds_at(fits, 1, "per-copy", 10**6) == pytest.approx(100.0)
+    speed = paper.speedups(p, summary, fits).iloc[0]
+    # neural reaches 1.2e-4 at n = 1e4; bayes gets there at n = 1e4 / 1.2
+    assert speed.n_bayes == pytest.approx(10000 / 1.2)
+    assert speed.speedup_per_copy == pytest.approx(1e-4 * 10000 / 1.2 / (0.001 * np.log2(10000)))
+    rows = paper.claims(p, paper.adaptivity(paper.slopes(summary, 100)), paper.matched(paper.slopes(summary, 100)), None,
+                      fits, paper.speedups(p, summary, fits))
+    verdict = {r["claim"][:2] + r["claim"][-12:]: r["holds"] for r in rows}
+    assert [r["claim"][:2] for r in rows] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert all(isinstance(r["holds"], bool) for r in rows)
+    assert rows[0]["holds"] and rows[3]["holds"] and rows[4]["holds"] and rows[5]["holds"]
+    assert not rows[2]["holds"]  # 10x over the batched filter is not "orders of magnitude"
+    assert len(verdict) == 6
+
+
+def test_check_refuses_inconsistent_parameters():
+    base = dict(qubits=[1], povms=["pauli", "sic"], n_min=100, n_max_1q=100000, n_max_2q=25600, slope_from=1000,
+                per_copy_n_max=3200, time_n_max=10**6)
+    paper.check(SimpleNamespace(**base))
+    for change, words in (({"n_max_1q": 200}, "n_max_1q"), ({"povms": ["sic"]}, "'pauli'"),
+                          ({"time_n_max": 1000}, "time_n_max"), ({"qubits": [1, 1]}, "repeat")):
+        with pytest.raises(ParameterError, match=words):
+            paper.check(SimpleNamespace(**{**base, **change}))
+
+
+def test_retraining_in_the_notebook_reports_whether_it_matches_the_committed_model():
+    p = SimpleNamespace(qubits=[1], retrain=True, train_episodes_1q=1, train_episodes_2q=1, seed=0)
+    models, info = paper.load_models(p)
+    assert isinstance(models[1], neural.NeuralResampler)
+    row = info.iloc[0]
+    assert row.source == "retrained here" and row.episodes == 1 and not row.same_as_committed
