@@ -13,7 +13,7 @@ import re
 
 from .. import paths
 from ..params import Param, ParameterError
-from ..sweep import collect, collect_table
+from ..sweep_results import collect, collect_table
 
 PARAMETERS = (
     Param("sweep_dir", str),
