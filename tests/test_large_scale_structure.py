@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from companion.experiments import large_scale_structure as lss
+from companion.experiments.large_scale_structure.claims import above
+from companion.experiments.large_scale_structure.compute import sgd_run
 from companion.landscape import HessianOperator, dense_hessian
 from companion.nn import flat_params, mlp
 from companion.params import ParameterError
@@ -44,7 +46,7 @@ def test_intrinsic_dimension_uses_each_seeds_full_space_accuracy():
     assert out.loc[1.0, "target_acc"] == pytest.approx(0.4)
     assert out.loc[1.0, "d90"] == pytest.approx(math.sqrt(1000))  # 0.4 is halfway from 0.2 to 0.6
     assert math.isnan(out.loc[2.0, "d90"])
-    assert lss._above(out.loc[2.0, "d90"], out.loc[1.0, "d90"]) and not lss._above(1.0, float("nan"))
+    assert above(out.loc[2.0, "d90"], out.loc[1.0, "d90"]) and not above(1.0, float("nan"))
 
 
 def test_knob_settings_sweep_one_knob_at_a_time_around_the_base():
@@ -108,7 +110,7 @@ def test_subspace_training_offsets_scale_the_radius_and_nest_the_subspaces():
     sub = lss.subspace_training(data, p)
     assert len(sub) == len(p.scales) * len(p.subspace_dims) + 1
     full = sub[sub.full].iloc[0]
-    assert full.dim == lss.n_params(lss.make_model(data, p)) and full.scale == 1.0
+    assert full.dim == lss.model_size(data, p) == 64 * 6 + 6 + 6 * 10 + 10 and full.scale == 1.0
     radii = sub[~sub.full].groupby("scale").radius.first()
     assert radii.to_numpy() == pytest.approx(np.array(p.scales) * radii[1.0], rel=1e-6)
     assert np.isfinite(sub.train_loss).all()
@@ -160,3 +162,15 @@ def test_toy_predictions_follow_the_dimension_counts():
         assert b[(s, "star")] <= lss.LINE_TOL and b[(s, "simplex (k=2)")] <= lss.LINE_TOL
         assert b[(s, "straight lines")] > 0.01
     assert (paths[paths.kind == "star"].loss <= lss.LINE_TOL).all()
+
+
+def test_seed_indices_and_purposes_draw_independent_streams():
+    p, q = _params(), _params(seed=1)
+    data = lss.load_data(p)
+    run = lambda p, s, replica=0: sgd_run(data, p, s, 0.2, 1.0, 0.0, replica)[1].checkpoints[0][1]
+    assert torch.equal(run(p, 1), run(p, 1))
+    assert not torch.equal(run(p, 1), run(q, 0))  # seed 0 index 1 is not seed 1 index 0
+    assert not torch.equal(run(p, 0, 1), run(p, 1, 0))  # nor is replica 1 of index 0 replica 0 of index 1
+    assert not torch.equal(lss.toy_model(p, 1).short, lss.toy_model(q, 0).short)
+    M, u = lss.toy_plane(p, 0)
+    assert not torch.equal(M, lss.toy_plane(p, 1)[0]) and u.norm().item() == pytest.approx(1.0)

@@ -341,3 +341,31 @@ def test_figure_steps_and_the_recorded_matrices():
     t = ex.matrices_table(measured, [0, 20])
     assert len(t) == 2 * 4 and sorted(t.step.unique()) == [0, 20]
     assert t[(t.a == 1) & (t.b == 0)].value.tolist() == [0.2, 0.2]  # seed 0 only
+
+
+def test_seed_indices_draw_independent_streams_and_share_them_across_learning_rates():
+    p = _p(lrs=[0.05, 0.1], n_seeds=2)
+    data = ex.load_data(p)
+    theta = lambda q, s: flat_params(ex.make_model(data, q, s))
+    assert torch.equal(theta(p, 1), theta(p, 1))
+    assert not torch.equal(theta(p, 0), theta(p, 1))
+    assert not torch.equal(theta(p, 1), theta(_p(seed=1), 0))  # seed 0 run 1 is not seed 1 run 0
+    runs = ex.train_runs(data, p)
+    starts = {(r.lr, r.seed): r.trajectory.checkpoints[0][1] for r in runs}
+    assert torch.equal(starts[(0.05, 1)], starts[(0.1, 1)]) and torch.equal(starts[(0.1, 1)], theta(p, 1))
+    assert not torch.equal(starts[(0.1, 0)], starts[(0.1, 1)])
+
+
+def test_probe_sets_are_stratified_picks_from_their_own_stream():
+    p = _p()
+    data = ex.load_data(p)
+    ia, ib = ex.probes(data, p)
+    assert len(ia) == len(ib) == p.n_probe and len(set(ia.tolist())) == p.n_probe
+    assert torch.equal(ex.probes(data, p)[0], ia)
+    assert not torch.equal(ex.probes(data, _p(seed=1))[0], ia)
+    assert np.bincount(data.y_train[ia].numpy()).max() - np.bincount(data.y_train[ia].numpy()).min() <= 1
+
+
+def test_model_size_counts_the_notebook_models_parameters():
+    p = _p(widths=[8])
+    assert ex.model_size(ex.load_data(p), p) == 64 * 8 + 8 + 8 * 10 + 10

@@ -58,6 +58,8 @@ def test_random_wedges_are_orthonormal_with_cores_at_the_given_distance():
         assert torch.allclose(S.T @ S, torch.eye(7, dtype=DT), atol=1e-12)
     assert model.centres.norm(dim=1).tolist() == pytest.approx([2.5] * 3, rel=1e-12)
     assert torch.equal(W.random_wedges(50, 7, N=3, eps=0.1, offset=2.5, seed=4).short, model.short)
+    other = W.random_wedges(50, 7, N=3, eps=0.1, offset=2.5, seed=5)  # another seed shares no wedge with this one
+    assert not any(torch.allclose(a, b) for a in model.short for b in other.short)
     with pytest.raises(ValueError, match="n=50 must be an integer with 1 <= n < D=50"):
         W.random_wedges(50, 50)
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, grad, vmap
 
-from ..nn.flat import unflatten
+from ..nn.flat import n_parameters, unflatten
 from ..nn.modes import in_mode
 
 DEFAULT_BUDGET = 64 * 2**20  # bytes: 64 MiB per chunk unless told otherwise
@@ -57,8 +57,8 @@ def _params(model):
 
 
 def n_params(model):
-    """D: how many numbers a per-example gradient of ``model`` holds."""
-    return sum(p.numel() for p in _params(model).values())
+    """D: how many numbers a per-example gradient of ``model`` holds (its parameters that require grad)."""
+    return n_parameters(model, trainable=True)
 
 
 def activation_numel(model, example):
@@ -109,11 +109,17 @@ def _as_targets(targets, n, device):
     return targets
 
 
-def _vmapped(model, fn):
-    """vmap(grad(one-example fn)) over (x, t), with the parameters and buffers as they are now."""
+def _state(model):
+    """(parameters that require grad, buffers) as they are now, detached, for ``functional_call``."""
     params, buffers = _params(model), {k: v.detach() for k, v in model.named_buffers()}
     if not params:
         raise ValueError("the model has no parameters that require grad")
+    return params, buffers
+
+
+def _vmapped(model, fn):
+    """vmap(grad(one-example fn)) over (x, t), with the parameters and buffers as they are now."""
+    params, buffers = _state(model)
 
     def one(p, x, t):
         out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
@@ -222,7 +228,7 @@ def loop_grads(model, X, targets=None, fn=cross_entropy):
     """The reference: one backward pass per example (eval mode), rows in flat_params order. Slow; for checks."""
     targets = _as_targets(targets, len(X), X.device)
     params = [p for p in model.parameters() if p.requires_grad]
-    out = torch.empty(len(X), sum(p.numel() for p in params), dtype=params[0].dtype, device=X.device)
+    out = torch.empty(len(X), n_params(model), dtype=params[0].dtype, device=X.device)
     with in_mode(model), torch.enable_grad():
         for i, (x, t) in enumerate(zip(X, targets)):
             value = fn(model(x.unsqueeze(0)).squeeze(0), t)
@@ -265,9 +271,7 @@ def iter_per_logit_grads(model, X, memory_budget=DEFAULT_BUDGET, chunk=None):
     if chunk < 1:
         raise ValueError(f"chunk={chunk!r} must be at least 1 example")
     with in_mode(model):
-        params, buffers = _params(model), {k: v.detach() for k, v in model.named_buffers()}
-        if not params:
-            raise ValueError("the model has no parameters that require grad")
+        params, buffers = _state(model)
 
         def logits(p, x):
             return functional_call(model, (p, buffers), (x.unsqueeze(0),)).reshape(-1)

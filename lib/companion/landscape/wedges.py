@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import rng
 from .subspace import random_subspace
 
 DT = torch.float64
@@ -66,16 +67,16 @@ class WedgeModel:
 
 
 def random_wedges(D, n, N=1, eps=0.0, offset=1.0, seed=0):
-    """N wedges with Haar-random short directions and cores at distance ``offset`` from the origin (seeded)."""
+    """N wedges with Haar-random short directions and cores at distance ``offset`` from the origin (seeded: wedge i's
+    directions and the cores' offsets each come from their own stream of ``seed``)."""
     if not (isinstance(n, int) and 1 <= n < D):
         raise ValueError(f"n={n!r} must be an integer with 1 <= n < D={D}")
     if not (isinstance(N, int) and N >= 1):
         raise ValueError(f"N={N!r} must be a positive integer")
     if not offset >= 0:
         raise ValueError(f"offset={offset!r} must be >= 0")
-    short = torch.stack([random_subspace(D, n, seed=seed * 1009 + i, dtype=DT) for i in range(N)])
-    gen = torch.Generator().manual_seed(int(seed) + 7919)
-    a = torch.randn(N, n, generator=gen, dtype=DT)
+    short = torch.stack([random_subspace(D, n, seed=rng.derive(seed, "short", i), dtype=DT) for i in range(N)])
+    a = torch.randn(N, n, generator=rng.torch_generator(seed, "centres"), dtype=DT)
     centres = offset * a / a.norm(dim=1, keepdim=True)
     return WedgeModel(short, centres, float(eps))
 
