@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from companion.experiments import break_even_point as be
+from companion.experiments import break_even_point as paper
+from companion.experiments.break_even_point.compute import _set_bn_statistics
 from companion.landscape import HessianOperator, dense_hessian
 from companion.landscape.covariance import (
     centred,
@@ -168,7 +169,7 @@ def test_bn_statistics_are_set_to_the_batch_statistics():
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(30, 3, generator=gen, dtype=DT) * 2 + 1
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).to(DT).eval()
-    be._set_bn_statistics(model, X)
+    _set_bn_statistics(model, X)
     h = model[0](X).detach()
     assert model[1].running_mean.tolist() == pytest.approx(h.mean(0).tolist(), rel=1e-12)
     assert model[1].running_var.tolist() == pytest.approx(h.var(0).tolist(), rel=1e-12)
@@ -185,13 +186,13 @@ def _tiny_p(**kw):
 
 def test_measure_matches_the_dense_hessian_and_the_covariance_of_the_batches():
     p = _tiny_p()
-    data = be.load_data(p)
-    X, y = be.tensors(data, p)
-    model = be.make_model(data, p, False, 0)  # D = 2*9 + 2 + 2*16*10 + 10 = 350 parameters
-    hess, batches = be.probes(len(X), p)
+    data = paper.load_data(p)
+    X, y = data.split("train", p.device, DT)
+    model = paper.make_model(data, p, False, 0)  # D = 2*9 + 2 + 2*16*10 + 10 = 350 parameters
+    hess, batches = paper.probes(len(X), p)
     assert len(hess) == 30 and len(batches) == 5 and len(torch.cat(batches).unique()) == 50  # disjoint
     theta = flat_params(model) * 3  # a point away from the model's own parameters
-    m = be.measure(model, theta, X, y, hess, batches, p.hessian_iters, X_test=be.tensors(data, p, "test")[0])
+    m = paper.measure(model, theta, X, y, hess, batches, p.hessian_iters, X_test=data.split("test", p.device, DT)[0])
     assert torch.equal(flat_params(model), theta)
     exact_h = torch.linalg.eigvalsh(dense_hessian(HessianOperator(model, X[hess], y[hess])))[-1].item()
     spec = covariance_spectrum(minibatch_gradients(model, X, y, batches))
@@ -199,6 +200,20 @@ def test_measure_matches_the_dense_hessian_and_the_covariance_of_the_batches():
     assert (m["lam_K"], m["trace_K"], m["inv_cond_K"], m["rank_K"]) == pytest.approx(
         (spec.lam_max, spec.trace, spec.inv_cond, 4), rel=1e-12)
     assert m["probs"].shape == (60, 10) and m["probs"].sum(1).tolist() == pytest.approx([1.0] * 60)
+
+
+def test_runs_draw_independent_streams_from_the_seed():
+    p0, p1 = _tiny_p(seed=0), _tiny_p(seed=1)
+    data = paper.load_data(p0)
+
+    def init(p, run):
+        return flat_params(paper.make_model(data, p, False, run))
+
+    assert torch.equal(init(p0, 1), init(p0, 1))
+    assert not torch.equal(init(p0, 0), init(p0, 1))
+    assert not torch.equal(init(p0, 1), init(p1, 0))  # seed + run would give these one init
+    (h0, b0), (h1, b1) = paper.probes(200, p0), paper.probes(200, p1)
+    assert not torch.equal(h0, h1) and not torch.equal(b0[0], b1[0])
 
 
 # ---- tables and claims ----
@@ -214,26 +229,29 @@ def _table(values, steps=(0, 10, 20, 30), acc=(0.1, 0.5, 0.8, 0.9)):
 
 
 def test_per_run_leaves_out_the_init_and_reads_matched_progress_at_the_first_hit():
-    runs = be.per_run(_table({0.1: [50.0, 3.0, 9.0, 4.0]}), target_acc=0.75).iloc[0]
+    runs = paper.per_run(_table({0.1: [50.0, 3.0, 9.0, 4.0]}), target_acc=0.75).iloc[0]
     assert runs.max_lam_H == 9.0 and runs.step_peak_H == 20 and runs.acc_peak_H == 0.8  # not the init's 50
     assert runs.max_inv_cond_K == pytest.approx(1 / 3)
     assert runs.step_at_target == 20 and runs.lam_H_at_target == 9.0 and runs.lam_K_at_target == 0.9
     assert runs.max_lr_lam_H == pytest.approx(0.9) and runs.final_acc == 0.9
-    never = be.per_run(_table({0.1: [1.0, 2.0, 3.0, 4.0]}), target_acc=0.95).iloc[0]
+    never = paper.per_run(_table({0.1: [1.0, 2.0, 3.0, 4.0]}), target_acc=0.95).iloc[0]
     assert math.isnan(never.step_at_target) and math.isnan(never.lam_K_at_target)
 
 
 def test_monotone_needs_every_step_of_the_seed_means_to_move_the_claimed_way():
     runs = pd.DataFrame({"lr": [0.1, 0.1, 0.2, 0.2, 0.4, 0.4], "v": [5.0, 7.0, 4.0, 6.0, 1.0, 9.0]})
-    assert not be.monotone(runs, "lr", "v", -1)  # means 6, 5, 5: a tie counts against the claim
+    assert not paper.monotone(runs, "lr", "v", -1)  # means 6, 5, 5: a tie counts against the claim
     runs.loc[5, "v"] = 8.0  # means 6, 5, 4.5, although seed 1 alone would rise at the end
-    assert be.monotone(runs, "lr", "v", -1) and not be.monotone(runs, "lr", "v", 1)
-    assert not be.monotone(runs.assign(v=np.nan), "lr", "v", -1)
+    assert paper.monotone(runs, "lr", "v", -1) and not paper.monotone(runs, "lr", "v", 1)
+    assert not paper.monotone(runs.assign(v=np.nan), "lr", "v", -1)
+    one_missed = runs.copy()
+    one_missed.loc[0, "v"] = np.nan  # a run that never reached the target at lr 0.1; without it the means 7, 5, 4.5 decrease
+    assert not paper.monotone(one_missed, "lr", "v", -1)
 
 
 def test_cap_slope_is_minus_one_when_the_peak_is_two_over_lr():
     runs = pd.DataFrame({"group": "lr", "lr": [0.05, 0.1, 0.2], "max_lam_H": [40.0, 20.0, 10.0]})
-    assert be.cap_slope(runs) == pytest.approx(-1.0)
+    assert paper.cap_slope(runs) == pytest.approx(-1.0)
 
 
 def _runs(flip=False):
@@ -255,30 +273,30 @@ def _runs(flip=False):
 
 def test_claims_hold_on_runs_that_show_every_effect_and_fail_on_reversed_ones():
     p = _tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9)
-    good = be.claims(p, _runs())
+    good = paper.claims(p, _runs())
     assert len(good) == 12 and all(r["holds"] for r in good), [r["claim"] for r in good if not r["holds"]]
     assert [r["claim"][:2] for r in good] == ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4", "C5", "C6", "C6"]
     assert good[0]["measured"].startswith("lr=0.05: 10 [10, 10]; lr=0.1: 5 [5, 5.01]")
     assert "slope -0.79" in good[9]["measured"]  # peaks 10, 5, 3.33 over lr 0.05, 0.1, 0.2
-    assert not any(r["holds"] for r in be.claims(p, _runs(flip=True)))
+    assert not any(r["holds"] for r in paper.claims(p, _runs(flip=True)))
 
 
 def test_check_refuses_unordered_grids_and_oversized_subsets():
     with pytest.raises(ParameterError, match="'lrs' = \\[0.2, 0.1\\] must hold at least 2 values"):
-        be.check(_tiny_p(lrs=[0.2, 0.1]))
+        paper.check(_tiny_p(lrs=[0.2, 0.1]))
     with pytest.raises(ParameterError, match="'bn_lrs'"):
-        be.check(_tiny_p(bn_lrs=[0.1]))
+        paper.check(_tiny_p(bn_lrs=[0.1]))
     with pytest.raises(ParameterError, match="cov_batches \\* cov_batch_size = 300 .* n_train = 200"):
-        be.check(_tiny_p(cov_batches=30))
+        paper.check(_tiny_p(cov_batches=30))
     with pytest.raises(ParameterError, match="measure_every = 9 exceeds steps = 4"):
-        be.check(_tiny_p(measure_every=9))
-    be.check(_tiny_p())
+        paper.check(_tiny_p(measure_every=9))
+    paper.check(_tiny_p())
 
 
 def test_trajectories_share_the_common_run_and_embed_deterministically():
     p = _tiny_p(hessian_iters=8)
-    data = be.load_data(p)
-    table, probs = be.trajectories(data, p)
+    data = paper.load_data(p)
+    table, probs = paper.trajectories(data, p)
     # lr grid (0.1, 0.3) x 2 seeds; batch grid (10, 20) at lr 0.1: B = 20 is the lr grid's run; BN (0.1, 0.3)
     assert len(probs) == 2 * 2 + 1 * 2 + 2 * 2
     shared = table[(table.lr == 0.1) & (table.batch_size == 20) & (table.model == "SimpleCNN")]
@@ -286,8 +304,8 @@ def test_trajectories_share_the_common_run_and_embed_deterministically():
     a, b = (shared[shared.group == g].drop(columns="group").reset_index(drop=True) for g in ("lr", "batch"))
     pd.testing.assert_frame_equal(a, b)
     assert sorted(table.step.unique()) == [0, 2, 4] and (table.rank_K == p.cov_batches - 1).all()
-    emb = be.embedding(table, probs, "lr", seed=0)
+    emb = paper.embedding(table, probs, "lr", seed=0)
     assert len(emb) == 2 * 3 and {"pc1", "pc2"} <= set(emb.columns)
-    pd.testing.assert_frame_equal(emb, be.embedding(table, probs, "lr", seed=0))
-    runs = be.per_run(table, p.target_acc)
+    pd.testing.assert_frame_equal(emb, paper.embedding(table, probs, "lr", seed=0))
+    runs = paper.per_run(table, p.target_acc)
     assert len(runs) == 2 * 2 + 2 * 2 + 2 * 2  # every (group, grid point, seed)

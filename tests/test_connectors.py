@@ -142,3 +142,13 @@ def test_evaluate_connector_on_paths_matches_the_loss_at_each_point():
     out = torch.func.functional_call(model, {"0.weight": theta[:12].view(3, 4), "0.bias": theta[12:]}, (X,))
     assert row.loss == pytest.approx(F.cross_entropy(out, y).item(), rel=1e-5)
     assert row.acc == pytest.approx((out.argmax(1) == y).double().mean().item())
+
+
+def test_training_stops_at_a_non_finite_loss_after_recording_it():
+    model, X, y, ends = _logistic_problem()
+    conn = C.connect_pair(ends[0], ends[1])
+    with torch.no_grad():
+        conn.bends.fill_(float("inf"))
+    hist = C.train_connector(model, conn, X, y, steps=50, lr=0.05, batch_size=100, seed=0)
+    assert len(hist) == 1 and not math.isfinite(hist.loss.iloc[0])  # diverged at step 0: no step taken
+    assert torch.isinf(conn.bends).all()

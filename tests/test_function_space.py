@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from companion.data import shift
-from companion.experiments import deep_ensembles as de
+from companion.experiments import deep_ensembles as paper
 from companion.landscape import connectors
 from companion.landscape import function_space as fs
 from companion.nn import flat_params
@@ -316,28 +316,28 @@ def _p(**kw):
 
 def test_the_official_cnns_have_their_parameter_counts_and_xavier_biases():
     data = SimpleNamespace(input_shape=(3, 32, 32), n_classes=10)
-    medium = de.make_model(data, _p(), seed=0)
-    assert de.n_params(medium) == 971_146  # printed by the official notebook
-    assert de.n_params(de.make_model(data, _p(channels=[16, 32, 32]), seed=0)) == 19_466  # SmallCNN, by hand
+    medium = paper.make_model(data, _p(), seed=0)
+    assert paper.n_parameters(medium) == 971_146  # printed by the official notebook
+    assert paper.n_parameters(paper.make_model(data, _p(channels=[16, 32, 32]), seed=0)) == 19_466  # SmallCNN, by hand
     kinds = [type(m).__name__ for m in medium]
     assert kinds[:5] == ["Conv2d", "Dropout", "MaxPool2d", "ReLU", "Conv2d"]
     assert kinds[-4:] == ["Dropout", "MaxPool2d", "Flatten", "Linear"]  # no ReLU after the last conv
     b = medium[0].bias
     assert b.abs().max().item() <= math.sqrt(6 / 65) and b.abs().max().item() > 0.5 * math.sqrt(6 / 65)
-    assert de.length_factor(_p(), 971_146) == 1.0 and de.length_factor(_p(length_reference=0), 5) == 1.0
+    assert paper.length_factor(_p(), 971_146) == 1.0 and paper.length_factor(_p(length_reference=0), 5) == 1.0
 
 
 def test_check_refuses_inconsistent_parameters():
-    de.check(_p())
+    paper.check(_p())
     with pytest.raises(ParameterError, match="n_trajectories = 6 must be at most n_runs = 5"):
-        de.check(_p(n_trajectories=6))
+        paper.check(_p(n_trajectories=6))
     with pytest.raises(ParameterError, match="pca_rank = 5 needs at least 6 checkpoints"):
-        de.check(_p(collect_after=36))
+        paper.check(_p(collect_after=36))
     with pytest.raises(ParameterError, match="shift_sizes"):
-        de.check(_p(shift_sizes=[2, 8]))
+        paper.check(_p(shift_sizes=[2, 8]))
     with pytest.raises(ParameterError, match="model = 'cnn' needs images; mnist1d has vector inputs"):
-        de.check(_p(dataset="mnist1d"))
-    de.check(_p(dataset="mnist1d", model="mlp"))
+        paper.check(_p(dataset="mnist1d"))
+    paper.check(_p(dataset="mnist1d", model="mlp"))
 
 
 def test_plane_summary_matches_accuracy_to_the_independent_runs():
@@ -349,7 +349,7 @@ def test_plane_summary_matches_accuracy_to_the_independent_runs():
     })
     plane["diversity"] = plane.disagreement / (1 - plane.accuracy)
     plane["position"] = 0.5
-    s = de.plane_summary(plane, _p(match_tol=0.02)).set_index("method")
+    s = paper.plane_summary(plane, _p(match_tol=0.02)).set_index("method")
     assert s.loc["independent", "diversity_mean"] == pytest.approx((0.3 / 0.38 + 0.3 / 0.36) / 2)  # base left out
     assert s.loc["diag", "matched"] == 2  # 0.59 and 0.66 lie in [0.58, 0.66]; 0.50 does not
     assert s.loc["diag", "diversity_mean"] == pytest.approx((0.1 / 0.41 + 0.05 / 0.34) / 2)
@@ -357,4 +357,42 @@ def test_plane_summary_matches_accuracy_to_the_independent_runs():
 
 def test_barrier_is_the_peak_above_the_mean_of_the_ends():
     path = pd.DataFrame({"t": [0, 0.5, 1], "train_loss": [0.2, 1.0, 0.4]})
-    assert de.barrier(path) == pytest.approx(0.7)
+    assert paper.barrier(path) == pytest.approx(0.7)
+
+
+def _tiny_run_setup(**kw):
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(130, 6, generator=gen)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    data = SimpleNamespace(name="toy", n_classes=3, input_shape=(6,), X_train=X[:80], y_train=y[:80],
+                           X_val=X[80:100], y_val=y[80:100], X_test=X[100:], y_test=y[100:])
+    p = _p(**{**dict(dataset="toy", model="mlp", widths=[8], dropout=0.2, epochs=4, batch_size=16, lr=0.01,
+                     lr_halving_epochs=2, n_runs=2, seed=0), **kw})
+    return data, p
+
+
+def test_fit_keeps_one_checkpoint_and_one_evaluated_row_per_epoch():
+    data, p = _tiny_run_setup()
+    model = paper.make_model(data, p, seed=1)
+    before = torch.get_rng_state()
+    run = paper.fit(model, data, p, 0)
+    assert torch.equal(torch.get_rng_state(), before)  # dropout drew from a forked global stream
+    assert list(run.history.columns) == ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
+                                         "val_loss", "val_acc"]
+    assert run.history.epoch.tolist() == [0, 1, 2, 3] and run.history.lr.tolist() == [0.01, 0.01, 0.005, 0.005]
+    assert run.checkpoints.shape == (4, paper.n_parameters(model)) and torch.equal(run.theta, run.checkpoints[-1])
+    assert torch.equal(flat_params(model), run.theta)
+    logits = fs.predict_many(model, run.theta, data.X_test, output="logits")[0]
+    assert run.history.test_acc.iloc[-1] == pytest.approx((logits.argmax(1) == data.y_test).double().mean().item())
+    again = paper.fit(paper.make_model(data, p, seed=1), data, p, 0)
+    assert torch.equal(again.checkpoints, run.checkpoints)
+    other = paper.fit(paper.make_model(data, p, seed=1), data, p, 1)  # same init, run 1's batches and dropout
+    assert not torch.equal(other.theta, run.theta)
+
+
+def test_runs_draw_their_inits_from_independent_streams():
+    data, p = _tiny_run_setup()
+    runs = paper.train_runs(data, p) + paper.train_runs(data, _tiny_run_setup(seed=1)[1])
+    firsts = [r.checkpoints[0] for r in runs]  # seed 0 runs 0, 1 and seed 1 runs 0, 1: no two alike
+    assert all(not torch.equal(a, b) for i, a in enumerate(firsts) for b in firsts[i + 1:])
+    assert paper.run_table(runs[:2]).run.tolist() == [0, 1]

@@ -17,7 +17,7 @@ gaussian_blur   Gaussian filter of width c samples over the spatial axes     c =
 ==============  ===========================================================  ===========================
 
 Intensity 0 is the clean input. Each (kind, severity) draws from its own stream
-``numpy.random.default_rng([seed, kind, severity])``, so the same call gives the same bits and
+``companion.rng.numpy_rng(seed, kind, severity)``, so the same call gives the same bits and
 adding a kind or severity changes no other. These are *generated* corruptions in the style of
 CIFAR-10-C, not its published files (which are rendered from 8-bit images with further steps).
 """
@@ -25,6 +25,8 @@ CIFAR-10-C, not its published files (which are rendered from 8-bit images with f
 import numpy as np
 import torch
 from scipy import ndimage
+
+from .. import rng
 
 SEVERITIES = {
     "gaussian_noise": (0.04, 0.06, 0.08, 0.09, 0.10),
@@ -42,13 +44,13 @@ def _spatial_axes(ndim):
     return {4: (2, 3), 3: (1, 2), 2: (1,)}[ndim]
 
 
-def _apply(x, kind, c, rng):
+def _apply(x, kind, c, draw):
     if kind == "gaussian_noise":
-        return x + rng.normal(size=x.shape, scale=c)
+        return x + draw.normal(size=x.shape, scale=c)
     if kind == "shot_noise":
-        return rng.poisson(x * c) / c
+        return draw.poisson(x * c) / c
     if kind == "impulse_noise":
-        u = rng.random(x.shape)
+        u = draw.random(x.shape)
         out = x.copy()
         out[u < c / 2] = 0.0
         out[(u >= c / 2) & (u < c)] = 1.0
@@ -83,10 +85,10 @@ def corrupt(X, kind, severity, seed=0, value_range=None):
         lo, hi = (float(x.min()), float(x.max())) if value_range is None else map(float, value_range)
         if not hi > lo:
             raise ValueError(f"value_range ({lo}, {hi}) must have hi > lo")
-        rng = np.random.default_rng([int(seed), CORRUPTIONS.index(kind), int(severity)])
+        draw = rng.numpy_rng(seed, kind, int(severity))
         unit = np.clip((x.astype(np.float64) - lo) / (hi - lo), 0.0, 1.0)
         c = SEVERITIES[kind][severity - 1]
-        out = (np.clip(_apply(unit, kind, c, rng), 0.0, 1.0) * (hi - lo) + lo).astype(x.dtype)
+        out = (np.clip(_apply(unit, kind, c, draw), 0.0, 1.0) * (hi - lo) + lo).astype(x.dtype)
     return torch.from_numpy(out).to(X.device) if is_torch else out
 
 

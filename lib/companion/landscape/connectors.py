@@ -34,6 +34,7 @@ from torch.func import functional_call
 
 from ..nn.flat import unflatten
 from ..nn.modes import in_mode
+from ..nn.train import optimise
 from .function_space import predict_many
 
 
@@ -127,30 +128,31 @@ def connect_star(ends):
 
 
 def train_connector(model, connector, X, y, steps=1000, lr=1e-2, batch_size=128, seed=0):
-    """Train the bends with Adam on the mean cross-entropy at a random point of the connector per step.
+    """Train the bends with Adam (:func:`companion.nn.optimise`) on the mean cross-entropy at a random point per step.
 
     A :class:`Connector` draws a path and t ~ U(0, 1); a :class:`SimplexConnector` a face and a
-    uniform point of it. ``model`` supplies the architecture (evaluated in eval mode, so without
-    dropout; its own parameters are not changed). Mini-batches of ``batch_size`` are drawn with
-    replacement. Returns one row per step: step, where the point was (path and t, or face) and loss.
+    uniform point of it; then ``batch_size`` examples with replacement, all from one generator
+    seeded with ``seed``. ``model`` supplies the architecture (evaluated in eval mode, so without
+    dropout; its own parameters are not changed). Returns one row per step: step, where the point
+    was (path and t, or face) and loss; a non-finite loss ends training after its row.
     """
     if steps < 1 or not lr > 0 or not 1 <= batch_size <= len(X):
         raise ValueError(f"need steps >= 1 (got {steps}), lr > 0 (got {lr}) and 1 <= batch_size <= {len(X)} "
                          f"(got {batch_size})")
     device = connector.ends.device
     gen = torch.Generator().manual_seed(int(seed))
-    opt = torch.optim.Adam([connector.bends], lr=lr)
     rows = []
+
+    def step_loss(step):
+        theta, where = connector.sample(gen)
+        idx = torch.randint(len(X), (batch_size,), generator=gen)
+        out = functional_call(model, unflatten(model, theta), (X[idx].to(device),))
+        loss = F.cross_entropy(out, y[idx].to(device))
+        rows.append({"step": step, **where, "loss": loss.item()})
+        return loss
+
     with in_mode(model):
-        for step in range(steps):
-            theta, where = connector.sample(gen)
-            idx = torch.randint(len(X), (batch_size,), generator=gen)
-            out = functional_call(model, unflatten(model, theta), (X[idx].to(device),))
-            loss = F.cross_entropy(out, y[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            rows.append({"step": step, **where, "loss": loss.item()})
+        optimise([connector.bends], step_loss, steps, optimizer="adam", lr=lr)
     return pd.DataFrame(rows)
 
 

@@ -26,7 +26,7 @@ diagonalised in float64, whose round-off leaves exact zeros at about L * 1e-16 *
 gradients computed in float32 that are equal in exact arithmetic differ by about 1e-7 of
 their norm, giving spurious eigenvalues near 1e-14 * lambda_max. Both sit far below 1e-9,
 while the smallest genuine eigenvalue of L = 25 network gradients is many orders above it
-(1e-3 to 7e-2 of lambda_max in the default runs of notebook 10).
+(8e-4 to 8e-2 of lambda_max in the default runs of notebook 10).
 """
 
 from dataclasses import dataclass

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 from torch.func import functional_call
 
+from .. import rng
 from ..nn.flat import unflatten
 from ..nn.modes import in_mode
 
@@ -198,16 +199,16 @@ def k_subsets(n, k, max_subsets=None, seed=0):
     """The k-subsets of range(n) that :func:`ensemble_metrics` averages over, as a list of index tuples.
 
     All C(n, k) of them (lexicographic order), or, when that is more than ``max_subsets``,
-    that many distinct subsets drawn uniformly with ``seed``.
+    that many distinct subsets drawn uniformly from the stream ``(seed, "k-subsets", n, k)``.
     """
     if not 1 <= k <= n:
         raise ValueError(f"ensemble size k={k} must be between 1 and the n={n} available models")
     total = math.comb(n, k)
     if max_subsets is None or total <= max_subsets:
         return list(itertools.combinations(range(n), k))
-    rng, seen = np.random.default_rng([seed, n, k]), {}
+    draw, seen = rng.numpy_rng(seed, "k-subsets", n, k), {}
     while len(seen) < max_subsets:
-        seen.setdefault(tuple(sorted(rng.choice(n, k, replace=False).tolist())), None)
+        seen.setdefault(tuple(sorted(draw.choice(n, k, replace=False).tolist())), None)
     return list(seen)
 
 
