@@ -20,6 +20,7 @@ os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell ta
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from companion import runner  # noqa: E402
+from companion.data import files  # noqa: E402
 from companion.notebook import resolve_device  # noqa: E402
 
 SESSION_START = time.time()  # a record older than this is from an earlier session, never read
@@ -122,3 +123,13 @@ def stopped_by_validation(nb, out, name, value):
     assert "companion: error: " in proc.stderr and name in proc.stderr, proc.stderr[-2000:]
     assert not (Path(out) / f"{nb.stem}.record.json").exists()  # stopped before any compute or record
     return proc.stderr
+
+
+@pytest.fixture()
+def data_root(tmp_path, monkeypatch):
+    """Point $COMPANION_DATA and the user cache at empty temporary folders."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("COMPANION_DATA", str(root))
+    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
+    return root

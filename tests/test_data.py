@@ -25,14 +25,7 @@ IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
-@pytest.fixture(autouse=True)
-def data_root(tmp_path, monkeypatch):
-    """Point $COMPANION_DATA and the user cache at empty temporary folders."""
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("COMPANION_DATA", str(root))
-    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
-    return root
+pytestmark = pytest.mark.usefixtures("data_root")  # every test reads empty temporary data folders
 
 
 def register(tmp_path, monkeypatch, name, file_hashes):

@@ -27,16 +27,6 @@ from companion.data import omniglot as og
 SHARED = os.environ.get("COMPANION_DATA")
 
 
-@pytest.fixture()
-def data_root(tmp_path, monkeypatch):
-    """Point $COMPANION_DATA and the user cache at empty temporary folders."""
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("COMPANION_DATA", str(root))
-    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
-    return root
-
-
 def png(ink):
     """A 1-bit PNG (as the Omniglot files are) of a bool array, True where there is ink."""
     stream = io.BytesIO()

@@ -93,15 +93,6 @@ def test_each_study_and_each_seed_draws_its_own_streams(monkeypatch):
 
 # ---------------------------------------------------------------- the wfi-geant4 registry entry
 
-@pytest.fixture
-def empty_data(tmp_path, monkeypatch):
-    root = tmp_path / "data"
-    root.mkdir()
-    monkeypatch.setenv("COMPANION_DATA", str(root))
-    monkeypatch.setattr(files, "CACHE", tmp_path / "cache")
-    return root
-
-
 def test_manifest_entry_lists_every_file_with_its_sha256_at_the_pinned_commit():
     entry = manifest.load_manifest()["wfi-geant4"]["files"]
     assert len(entry) == 24
@@ -116,7 +107,7 @@ def test_manifest_entry_lists_every_file_with_its_sha256_at_the_pinned_commit():
         assert {f: e["hash"] for f, e in entry.items()} == published
 
 
-def test_status_lists_wfi_geant4_and_load_points_to_fetch(empty_data):
+def test_status_lists_wfi_geant4_and_load_points_to_fetch(data_root):
     rows = {row["name"]: row for row in dataset_status()}
     assert rows["wfi-geant4"]["source"] == "files" and rows["wfi-geant4"]["where"] == "missing"
     with pytest.raises(ValueError, match=r"fetch\('wfi-geant4'\)"):
@@ -124,7 +115,7 @@ def test_status_lists_wfi_geant4_and_load_points_to_fetch(empty_data):
     assert verify("wfi-geant4") == []
 
 
-def test_fetch_downloads_into_the_cache_and_checks_sha256(empty_data, tmp_path, monkeypatch):
+def test_fetch_downloads_into_the_cache_and_checks_sha256(data_root, tmp_path, monkeypatch):
     payload = {"a.fits": b"first file", "b.fits": b"second file"}
     entries = yaml.safe_load(manifest.MANIFEST_PATH.read_text())
     entries["wfi-geant4"] = {"files": {f: {"url": f"https://example.invalid/{f}",
