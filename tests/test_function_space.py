@@ -14,7 +14,7 @@ from companion.data import shift
 from companion.experiments import deep_ensembles as paper
 from companion.landscape import connectors
 from companion.landscape import function_space as fs
-from companion.nn import flat_params
+from companion.nn import flat_params, n_parameters
 from companion.params import ParameterError
 
 
@@ -317,8 +317,8 @@ def _p(**kw):
 def test_the_official_cnns_have_their_parameter_counts_and_xavier_biases():
     data = SimpleNamespace(input_shape=(3, 32, 32), n_classes=10)
     medium = paper.make_model(data, _p(), seed=0)
-    assert paper.n_parameters(medium) == 971_146  # printed by the official notebook
-    assert paper.n_parameters(paper.make_model(data, _p(channels=[16, 32, 32]), seed=0)) == 19_466  # SmallCNN, by hand
+    assert n_parameters(medium) == 971_146  # printed by the official notebook
+    assert paper.model_size(data, _p(channels=[16, 32, 32])) == 19_466  # SmallCNN, by hand
     kinds = [type(m).__name__ for m in medium]
     assert kinds[:5] == ["Conv2d", "Dropout", "MaxPool2d", "ReLU", "Conv2d"]
     assert kinds[-4:] == ["Dropout", "MaxPool2d", "Flatten", "Linear"]  # no ReLU after the last conv
@@ -380,7 +380,7 @@ def test_fit_keeps_one_checkpoint_and_one_evaluated_row_per_epoch():
     assert list(run.history.columns) == ["epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
                                          "val_loss", "val_acc"]
     assert run.history.epoch.tolist() == [0, 1, 2, 3] and run.history.lr.tolist() == [0.01, 0.01, 0.005, 0.005]
-    assert run.checkpoints.shape == (4, paper.n_parameters(model)) and torch.equal(run.theta, run.checkpoints[-1])
+    assert run.checkpoints.shape == (4, n_parameters(model)) and torch.equal(run.theta, run.checkpoints[-1])
     assert torch.equal(flat_params(model), run.theta)
     logits = fs.predict_many(model, run.theta, data.X_test, output="logits")[0]
     assert run.history.test_acc.iloc[-1] == pytest.approx((logits.argmax(1) == data.y_test).double().mean().item())

@@ -1,4 +1,4 @@
-"""Where the project's files are: the notebooks, their presets and the committed models.
+"""Where the project's files are: the notebooks (their presets beside them) and the committed models.
 
 One root holds them, found in this order:
 
@@ -35,11 +35,6 @@ def root():
 def notebooks():
     """The folder of the paper notebooks."""
     return root() / "notebooks"
-
-
-def presets():
-    """The folder of the notebooks' presets (``<stem>.<name>.yaml``)."""
-    return notebooks() / "presets"
 
 
 def models():

@@ -29,14 +29,13 @@ Modules: :mod:`.params` (the spec), :mod:`.compute` (runs, measurements, tables)
 :mod:`.figures`, :mod:`.explore`.
 """
 
-from ...nn import n_parameters
 from .claims import claims, monotone
-from .compute import (MEASURES, RUN, cap_slope, configurations, embedding, load_data, make_model, measure,
+from .compute import (MEASURES, RUN, cap_slope, configurations, embedding, load_data, make_model, measure, model_size,
                       per_run, probes, run_trajectory, summarise, trajectories)
 from .explore import explorer
 from .figures import plot_curves, plot_embedding, plot_sharpness
 from .params import IMAGE_DATASETS, PARAMETERS, check
 
 __all__ = ["IMAGE_DATASETS", "MEASURES", "PARAMETERS", "RUN", "cap_slope", "check", "claims", "configurations",
-           "embedding", "explorer", "load_data", "make_model", "measure", "monotone", "n_parameters", "per_run",
+           "embedding", "explorer", "load_data", "make_model", "measure", "model_size", "monotone", "per_run",
            "plot_curves", "plot_embedding", "plot_sharpness", "probes", "run_trajectory", "summarise", "trajectories"]

@@ -18,7 +18,7 @@ from ... import rng
 from ...data import load
 from ...landscape import HessianOperator, lanczos
 from ...landscape.covariance import covariance_spectrum, minibatch_gradients
-from ...nn import cnn, train
+from ...nn import cnn, n_parameters, train
 
 MEASURES = ("lam_H", "lam_K", "trace_K", "inv_cond_K")
 RUN = ["group", "model", "lr", "batch_size", "seed"]
@@ -27,6 +27,11 @@ RUN = ["group", "model", "lr", "batch_size", "seed"]
 def load_data(p):
     """The notebook's image dataset, pixel values scaled to [0, 1]."""
     return load(p.dataset, n_train=p.n_train, n_test=p.n_test, seed=p.seed, normalize="unit")
+
+
+def model_size(data, p):
+    """D: the number of parameters of the notebook's SimpleCNN (without batch norm)."""
+    return n_parameters(make_model(data, p, False, 0))
 
 
 def make_model(data, p, batch_norm, run):

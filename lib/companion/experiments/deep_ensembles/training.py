@@ -21,7 +21,7 @@ from torch import nn
 
 from ... import rng
 from ...data import load
-from ...nn import cnn, evaluate, halving, mlp, train
+from ...nn import cnn, evaluate, halving, mlp, n_parameters, train
 
 
 def load_data(p):
@@ -57,6 +57,11 @@ def _official_cnn(data, p, seed):
         size = nn.Sequential(*layers).eval()(torch.zeros(1, *data.input_shape)).shape[1]
     layers.append(mlp(size, [], data.n_classes, init="xavier", seed=rng.derive(seed, "classifier"))[-1])
     return layers
+
+
+def model_size(data, p):
+    """D: the number of parameters of the notebook's network."""
+    return n_parameters(make_model(data, p, seed=0))
 
 
 def make_model(data, p, seed):

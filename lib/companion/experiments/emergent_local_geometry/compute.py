@@ -167,7 +167,7 @@ def hyperplane_training(data, p):
     model's side at P: the spread of the logits, the mean top probability and Tr Mbar = mean(1 - sum p^2)."""
     X, y = data.split("train", p.device, torch.float64)
     Xte, yte = data.split("test", p.device, torch.float64)
-    rows, D = [], n_parameters(make_model(data, p))
+    rows, D = [], model_size(data, p)
     if p.hyper_dim > D:
         raise ParameterError(f"parameter 'hyper_dim' = {p.hyper_dim} exceeds the model's D = {D} parameters")
     M = random_subspace(D, p.hyper_dim, kind="orthonormal", seed=rng.derive(p.seed, "hyperplane"),
