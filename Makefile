@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 # The exact versions that produced the committed outputs (torch 2.13.0: the CPU build where pip is offered one).
 LOCK   := requirements.lock
 
-.PHONY: install browser run test test-browser site bench clean
+.PHONY: install browser run test test-browser site bench verify clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,11 @@ test-browser: browser
 # The committed (executed) notebooks as a static site with the claims summary as its index; nothing is run.
 site: install
 	$(VENV)/bin/companion site --out build/site
+
+# Every paper notebook at seeds 0-4 (two runs at a time): the committed verdicts/ (about 30 min on two cores).
+verify: install
+	for nb in notebooks/[0-9][0-9]_*.ipynb; do case $$nb in *99_*) continue;; esac; \
+	  $(VENV)/bin/companion verify $$nb --seeds 5 --workers 2 || exit 1; done
 
 bench: install
 	$(PY) bench/run.py

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from companion import claims as cl
 from companion.experiments import break_even_point as paper
 from companion.experiments.break_even_point.compute import _set_bn_statistics
 from companion.landscape import HessianOperator, dense_hessian
@@ -238,15 +239,55 @@ def test_per_run_leaves_out_the_init_and_reads_matched_progress_at_the_first_hit
     assert math.isnan(never.step_at_target) and math.isnan(never.lam_K_at_target)
 
 
-def test_monotone_needs_every_step_of_the_seed_means_to_move_the_claimed_way():
+def test_weakest_step_is_the_step_of_the_seed_means_least_in_the_claimed_direction_against_its_noise():
     runs = pd.DataFrame({"lr": [0.1, 0.1, 0.2, 0.2, 0.4, 0.4], "v": [5.0, 7.0, 4.0, 6.0, 1.0, 9.0]})
-    assert not paper.monotone(runs, "lr", "v", -1)  # means 6, 5, 5: a tie counts against the claim
-    runs.loc[5, "v"] = 8.0  # means 6, 5, 4.5, although seed 1 alone would rise at the end
-    assert paper.monotone(runs, "lr", "v", -1) and not paper.monotone(runs, "lr", "v", 1)
-    assert not paper.monotone(runs.assign(v=np.nan), "lr", "v", -1)
+    # means 6, 5, 5; standard errors 1, 1, 4: the tie at the end (0 +- 2 * sqrt(17)) decides a decrease
+    step, noise, i = paper.weakest_step(runs, "lr", "v", -1)
+    assert (step, i) == (0.0, 1) and noise == pytest.approx(2 * math.sqrt(17))
+    runs.loc[5, "v"] = 8.0  # means 6, 5, 4.5 (seed 1 alone would rise at the end); errors 1, 1, 3.5
+    step, noise, i = paper.weakest_step(runs, "lr", "v", -1)
+    assert (step, i) == (-0.5, 1) and noise == pytest.approx(2 * math.sqrt(1 + 3.5 ** 2))  # -0.5/7.3 beats -1/2.8
+    assert paper.weakest_step(runs, "lr", "v", 1)[:2] == (-1.0, pytest.approx(2 * math.sqrt(2)))
+    exact = pd.DataFrame({"lr": [0.1, 0.1, 0.2, 0.2, 0.4, 0.4], "v": [6.0, 6.0, 5.0, 5.0, 5.0, 5.0]})
+    assert paper.weakest_step(exact, "lr", "v", -1) == (0.0, 0.0, 1)  # no spread: the tie decides, and fails
+    one_seed = pd.DataFrame({"lr": [0.1, 0.2, 0.4], "v": [6.0, 5.0, 5.5]})
+    step, noise, i = paper.weakest_step(one_seed, "lr", "v", -1)
+    assert (step, i) == (0.5, 1) and math.isnan(noise)  # no noise estimate: the rule is undecided
+    assert paper.weakest_step(runs.assign(v=np.nan), "lr", "v", -1) == (None, None, None)
     one_missed = runs.copy()
-    one_missed.loc[0, "v"] = np.nan  # a run that never reached the target at lr 0.1; without it the means 7, 5, 4.5 decrease
-    assert not paper.monotone(one_missed, "lr", "v", -1)
+    one_missed.loc[0, "v"] = np.nan  # never reached the target at lr 0.1; without it the means 7, 5, 4.5 decrease
+    assert paper.weakest_step(one_missed, "lr", "v", -1) == (None, None, None)
+
+
+def _verdicts(values):
+    return {r["id"]: r["verdict"] for r in cl.evaluate(paper.CLAIMS, values)}
+
+
+def test_a_tie_and_a_run_short_of_the_target_count_against_a_trend():
+    runs = _runs()
+    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), runs)
+    assert values["lr_runs_short_of_target"] == 0 and _verdicts(values)["C4b"] == cl.HOLDS
+    short = runs.copy()
+    short.loc[(short.group == "lr") & (short.lr == 0.05) & (short.seed == 1),
+              ["step_at_target", "lam_H_at_target", "lam_K_at_target", "inv_cond_K_at_target"]] = np.nan
+    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), short)
+    assert values["lr_runs_short_of_target"] == 1 and values["lam_k_at_target_vs_lr_weakest_step"] is None
+    assert {_verdicts(values)[c] for c in ("C4a", "C4b", "C4c")} == {cl.FAILS}  # the other seed alone still decreases
+    assert "lr=0.05: 1 [1, nan]" in next(r["measured"] for r in cl.evaluate(paper.CLAIMS, values) if r["id"] == "C4b")
+    tie = runs.copy()
+    tie.loc[(tie.group == "lr") & (tie.lr == 0.2), "max_lam_K"] = 0.5  # the seed means 1, 0.5, 0.5 tie at the end
+    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), tie)
+    assert values["max_lam_k_vs_lr_weakest_step"] == 0.0 and values["max_lam_k_vs_lr_weakest_step_se2"] == 0.0
+    assert _verdicts(values)["C1b"] == cl.FAILS  # the seeds agree exactly: no noise to hide the tie in
+    noisy = runs.copy()
+    noisy.loc[(noisy.group == "lr") & (noisy.lr == 0.1), "max_lam_K"] = [0.2, 0.9]  # mean 0.55 between 1 and 0.333
+    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), noisy)
+    assert values["max_lam_k_vs_lr_weakest_step_se2"] == pytest.approx(0.7)  # 2 * sqrt(0.35 ** 2 + 0)
+    assert _verdicts(values)["C1b"] == cl.UNDECIDED  # steps -0.45 and -0.217, each within 0.7
+    diverged = runs.copy()
+    diverged.loc[(diverged.group == "bn") & (diverged.seed == 0), "max_lam_H"] = np.nan
+    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), diverged)
+    assert values["bn_runs_without_peak"] == 2 and _verdicts(values)["C6a"] == cl.FAILS
 
 
 def test_cap_slope_is_minus_one_when_the_peak_is_two_over_lr():
@@ -266,19 +307,29 @@ def _runs(flip=False):
                 rows.append({"group": group, "lr": value if key == "lr" else 0.1,
                              "batch_size": value if key == "batch_size" else 32, "seed": s,
                              "max_lam_H": 10 * g + 0.01 * s, "max_lam_K": g, "max_inv_cond_K": 0.01 / g,
-                             "lam_H_at_target": 10 / f, "lam_K_at_target": 1 / f, "inv_cond_K_at_target": f / 100})
+                             "step_at_target": 100 / f, "lam_H_at_target": 10 / f, "lam_K_at_target": 1 / f,
+                             "inv_cond_K_at_target": f / 100})
     runs = pd.DataFrame(rows)
     return runs.assign(max_lr_lam_H=runs.lr * runs.max_lam_H)
 
 
 def test_claims_hold_on_runs_that_show_every_effect_and_fail_on_reversed_ones():
     p = _tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9)
-    good = paper.claims(p, _runs())
-    assert len(good) == 12 and all(r["holds"] for r in good), [r["claim"] for r in good if not r["holds"]]
-    assert [r["claim"][:2] for r in good] == ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4", "C5", "C6", "C6"]
-    assert good[0]["measured"].startswith("lr=0.05: 10 [10, 10]; lr=0.1: 5 [5, 5.01]")
-    assert "slope -0.79" in good[9]["measured"]  # peaks 10, 5, 3.33 over lr 0.05, 0.1, 0.2
-    assert not any(r["holds"] for r in paper.claims(p, _runs(flip=True)))
+    good = cl.evaluate(paper.CLAIMS, paper.claim_values(p, _runs()))
+    assert [r["verdict"] for r in good] == [cl.HOLDS] * 12, [r["id"] for r in good if r["verdict"] != cl.HOLDS]
+    assert [r["id"] for r in good] == ["C1a", "C1b", "C3a", "C4a", "C4b", "C4c", "C5", "C6a", "C6b", "C2a", "C2b",
+                                       "C3b"]
+    assert good[0]["measured"].startswith("batch_size=32: lr=0.05: 10 [10, 10]; lr=0.1: 5 [5, 5.01]")
+    assert "slope -0.79" in good[6]["measured"]  # peaks 10, 5, 3.33 over lr 0.05, 0.1, 0.2
+    assert [r["version"] for r in good] == [""] * 9 + ["ICLR 2020 submission"] * 3
+    values = paper.claim_values(p, _runs())
+    # means 10.005, 5.005, 3.338, each seed 0.01 apart: the last step is the weakest against its noise (0.01 * sqrt 2)
+    assert values["max_lam_h_vs_lr_weakest_step"] == pytest.approx(10 / 3 - 5)
+    assert values["max_lam_h_vs_lr_weakest_step_se2"] == pytest.approx(0.01 * math.sqrt(2))
+    assert values["max_lam_h_vs_lr_weakest_step_text"] == "-1.67 ± 0.0141 (lr 0.1 to 0.2)"
+    assert values["lr_runs_short_of_target"] == values["bn_runs_without_peak"] == 0
+    bad = cl.evaluate(paper.CLAIMS, paper.claim_values(p, _runs(flip=True)))
+    assert [r["verdict"] for r in bad] == [cl.FAILS] * 12
 
 
 def test_check_refuses_unordered_grids_and_oversized_subsets():

@@ -1,6 +1,8 @@
 """The break-even notebook end to end, asserting on what it recorded."""
 
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
@@ -20,9 +22,18 @@ def test_default_run_records_every_run_and_claim(default_record):
     sizes = {"lr": len(p["lrs"]), "batch": len(p["batch_sizes"]), "bn": len(p["bn_lrs"])}
     assert runs.groupby("group").size().to_dict() == {g: n * p["n_seeds"] for g, n in sizes.items()}
     claims = record["claims"]
-    assert [c["claim"][:2] for c in claims] == ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4", "C4", "C5", "C6", "C6"]
-    assert all(isinstance(c["holds"], bool) for c in claims)
+    assert [c["id"] for c in claims] == ["C1a", "C1b", "C3a", "C4a", "C4b", "C4c", "C5", "C6a", "C6b",
+                                         "C2a", "C2b", "C3b"]  # the followed abstract first, then the submission's
+    assert all(c["verdict"] in ("holds", "fails", "undecided") for c in claims)
+    rules = {c.id: c.rule for c in paper.CLAIMS}
+    assert all(rules[c["id"]](c["values"]) == c["verdict"] for c in claims)
     assert record["cap_slope"] == pytest.approx(paper.cap_slope(runs))
+    assert record["values"] == pytest.approx(paper.claim_values(SimpleNamespace(**p), runs))
+    # a run that never reaches the target counts against every C4 row
+    short = sum(pd.isna(r["step_at_target"]) for r in record["matched_progress"])
+    assert record["values"]["lr_runs_short_of_target"] == short
+    if short:
+        assert {c["verdict"] for c in claims if c["id"].startswith("C4")} == {"fails"}
 
 
 @pytest.mark.slow

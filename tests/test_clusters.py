@@ -8,7 +8,7 @@ import torch
 from companion import artifacts
 from companion.experiments import xray_cavities as paper
 from companion.experiments.xray_cavities import compute
-from companion.experiments.xray_cavities.claims import paired_claim
+from companion.experiments.xray_cavities.claims import CLAIMS, paired_values
 from companion.experiments.xray_cavities.params import ARCHITECTURES
 from companion.nn import n_parameters
 from companion.physics.clusters import baselines, candidates, nets, training
@@ -355,13 +355,16 @@ def test_score_counts_pixels_images_and_radii():
 def test_paired_comparisons_and_claims_judge_what_they_say():
     pairs = pd.DataFrame({"counts": [1e3, 1e3], "baseline": ["beta-fit", "unsharp"], "pairs": [6, 2],
                           "cnn_err": [0.1, 0.1], "baseline_err": [0.2, 0.05]})
-    better = lambda c, b: c < b
-    text, ok = paired_claim(pairs, better, "cnn_err", "baseline_err", "cavities")
-    assert ok and "too few" in text  # unsharp found too few common cavities to compare
-    _, ok = paired_claim(pairs.assign(pairs=[6, 6]), better, "cnn_err", "baseline_err", "cavities")
-    assert not ok
-    _, ok = paired_claim(pairs.assign(pairs=[1, 1]), better, "cnn_err", "baseline_err", "cavities")
-    assert not ok  # nothing comparable is not a win
+    rule = {c.id: c for c in CLAIMS}["C4f"].rule  # the radius claim at 1,000 counts
+
+    def judge(table):
+        values = paired_values("radius_err", table, "cnn_err", "baseline_err")
+        return rule(values), values["radius_err_text_1000"]
+
+    verdict, text = judge(pairs)
+    assert verdict == "holds" and "unsharp: 2 common cavities, too few" in text  # unsharp found too few to compare
+    assert judge(pairs.assign(pairs=[6, 6]))[0] == "fails"
+    assert judge(pairs.assign(pairs=[1, 1]))[0] == "fails"  # nothing comparable is not a win
 
 
 def test_paired_medians_compare_on_the_cavities_both_measured():

@@ -1,14 +1,19 @@
-"""The deep-ensembles notebook end to end, asserting on what it recorded."""
+"""The deep-ensembles notebook end to end, asserting on what it recorded; its claim values on hand-made tables."""
 
+import math
+from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from companion import runner
+from companion.claims import evaluate
+from companion.experiments import deep_ensembles as paper
 from conftest import stopped_by_validation
 from companion.landscape import function_space as fs
 
 NB = runner.find("09_deep_ensembles")
-CLAIMS = ["C1", "C1", "C2", "C3", "C4", "C5", "C6", "C6", "C7", "C7"]
+CLAIMS = ["C1a", "C1b", "C2", "C3", "C4", "C6a", "C6b", "C7a", "C7b", "C5"]
 
 
 @pytest.mark.slow
@@ -17,8 +22,10 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     params = record["parameters"]
     assert params["dataset"] == "mnist1d" and params["device"] in ("cpu", "cuda")
     assert len(record["runs"]) == params["n_runs"]
-    assert [c["claim"][:2] for c in record["claims"]] == CLAIMS
-    assert all(isinstance(c["holds"], bool) for c in record["claims"])
+    assert [c["id"] for c in record["claims"]] == CLAIMS == [c.id for c in paper.CLAIMS]
+    assert all(c["verdict"] in ("holds", "fails", "undecided") for c in record["claims"])
+    assert [c["id"] for c in record["claims"] if c["kind"] == "sanity"] == ["C1a"]
+    assert [c["id"] for c in record["claims"] if c["version"]] == ["C5"]
 
 
 @pytest.mark.slow
@@ -90,3 +97,60 @@ def test_bad_parameters_stop_before_any_training(tmp_path, name, value, words):
     stderr = stopped_by_validation(NB, tmp_path, name, value)
     for word in words:
         assert word in stderr
+
+
+def _claim_tables():
+    """Hand-made tables of a 3-run study whose claim values are known exactly (methods: diag, pca, random, dropout)."""
+    methods = ("diag", "pca", "random", "dropout")
+    geo = pd.DataFrame([{"pairs": f"late checkpoints of run {i}", "cos_min": 0.95, "cos_max": 1.0, "dis_max": d}
+                        for i, d in enumerate((0.05, 0.1, 0.08))]
+                       + [{"pairs": "independent runs", "cos_min": -0.06, "cos_max": 0.03, "dis_mean": 0.3,
+                           "dis_min": 0.2, "dis_max": 0.4}])
+    tsne = pd.DataFrame({"run": [0] * 5 + [1] * 5, "same_run_neighbour": [True] * 9 + [False]})
+    plane_sum = pd.DataFrame([{"method": "independent", "matched": 2, "diversity_mean": 0.8, "position_mean": 0.5}]
+                             + [{"method": m, "matched": 0 if m == "pca" else 5, "diversity_mean": x,
+                                 "position_mean": 0.1} for m, x in zip(methods, (0.3, None, 0.2, 0.4))])
+    curves = pd.DataFrame([{"method": "independent", "kind": "independent", "size": 3, "accuracy": 0.7, "brier": 0.4}]
+                          + [{"method": m, "kind": k, "size": 3, "accuracy": a, "brier": b}
+                             for m in methods for k, a, b in (("subspace", 0.6, 0.5), ("combined", 0.71, 0.39))])
+    curves.loc[(curves.method == "dropout") & (curves.kind == "combined"), ["accuracy", "brier"]] = (0.69, 0.45)
+    shift = pd.DataFrame([{"corruption": c, "severity": s, "method": m, "size": size, "accuracy": a, "brier": 0.5}
+                          for c in ("noise",) for s in (0, 1, 3)
+                          for m, size, a in (("independent", 2, 0.6 if s != 3 else 0.5),
+                                             *((m, 1, 0.55) for m in methods))])
+    shift.loc[shift.method != "independent", "brier"] = 0.6
+    js = pd.DataFrame([{"corruption": "noise", "severity": s, "method": m, "js": x}
+                       for s in (0, 1, 3) for m, x in (("independent", 0.3), ("trajectory", 0.01), ("diag", 0.01),
+                                                       ("pca", 0.01), ("random", 0.01), ("dropout", 0.2))])
+    t = [0.0, 0.5, 1.0]
+    path = pd.DataFrame({"kind": ["straight line"] * 3 + ["connector"] * 3, "t": t * 2,
+                         "train_loss": [0.3, 1.3, 0.3, 0.3, 0.4, 0.3], "test_loss": [1.0, 2.0, 1.0, 1.0, 1.5, 1.0],
+                         "test_acc": [0.6, 0.3, 0.6, 0.6, 0.55, 0.6], "dis_a": [0.0, 0.5, 0.3, 0.0, 0.35, 0.3],
+                         "dis_b": [0.3, 0.5, 0.0, 0.3, 0.4, 0.0]})
+    return geo, tsne, plane_sum, curves, shift, js, path
+
+
+def test_claim_values_on_a_hand_made_study():
+    p = SimpleNamespace(n_runs=3, match_tol=0.02, shift_sizes=[2])
+    v = paper.claim_values(p, *_claim_tables())
+    assert (v["cos_across_max_abs"], v["cos_within_min"], v["dis_across_min"], v["dis_within_max"]) == (
+        0.06, 0.95, 0.2, 0.1)
+    assert (v["tsne_purity"], v["tsne_checkpoints"]) == (0.9, 10)
+    assert v["tsne_purity_se2"] == pytest.approx(2 * math.sqrt(0.9 * 0.1 / 10))
+    assert v["diversity_subspace_max"] is None and "pca: no sample within 0.02" in v["c3_methods"]
+    assert (v["ensemble_accuracy"], v["subspace_accuracy_max"], v["subspace_brier_min"]) == (0.7, 0.6, 0.5)
+    assert (v["combined_accuracy_min"], v["combined_brier_max"]) == (0.69, 0.45)
+    assert (v["shift_sets_won"], v["shift_sets"], v["js_sets_higher"], v["js_sets"]) == (1, 2, 2, 2)
+    assert (v["connector_barrier"], v["line_barrier"]) == (pytest.approx(0.1), pytest.approx(1.0))
+    assert v["connector_line_ratio"] == pytest.approx(0.1)
+    assert (v["midpoint_dis_a"], v["midpoint_dis_b"], v["midpoint_disagreement_min"]) == (0.35, 0.4, 0.35)
+    verdicts = {r["id"]: r["verdict"] for r in evaluate(paper.CLAIMS, v)}
+    assert verdicts == {"C1a": "holds", "C1b": "holds", "C2": "undecided", "C3": "undecided", "C4": "holds",
+                        "C6a": "fails", "C6b": "holds", "C7a": "holds", "C7b": "holds", "C5": "fails"}
+
+
+def test_a_claim_without_its_values_is_left_out():
+    p = SimpleNamespace(n_runs=3, match_tol=0.02, shift_sizes=[2])
+    v = paper.claim_values(p, *_claim_tables())
+    del v["connector_line_ratio"]
+    assert "C7a" not in {r["id"] for r in evaluate(paper.CLAIMS, v)}

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from companion.claims import evaluate
 from companion.experiments import emergent_local_geometry as el
 from companion.landscape import HessianOperator, dense_hessian
 from companion.landscape.gauss_newton import dense_gauss_newton
@@ -43,12 +44,19 @@ def test_defaults_pass_the_check():
     el.check(_p())
 
 
-def test_rise_then_fall():
-    assert el.rise_then_fall([1.0, 2.0, 1.4]) == (True, 1, 2.0, 0.7)
-    assert not el.rise_then_fall([1.0, 2.0, 1.6])[0]  # falls only to 0.8 of the peak
-    assert not el.rise_then_fall([1.0, 1.4, 0.5])[0]  # rises only x1.4
-    assert not el.rise_then_fall([1.0, 2.0, 3.0])[0]  # peak at the end
-    assert not el.rise_then_fall([3.0, 2.0, 1.0])[0]  # peak at the start
+def _p3(series):
+    """P3's verdict on a lambda_max series."""
+    i, up, down = el.peak_position(series)
+    return {c.id: c for c in el.CLAIMS}["P3"].rule({"lambda_max_rise": up, "lambda_max_end_over_peak": down})
+
+
+def test_p3_needs_a_rise_then_a_fall():
+    assert el.peak_position([1.0, 2.0, 1.4]) == (1, 2.0, 0.7)
+    assert _p3([1.0, 2.0, 1.4]) == "holds"
+    assert _p3([1.0, 2.0, 1.6]) == "fails"  # falls only to 0.8 of the peak
+    assert _p3([1.0, 1.4, 0.5]) == "fails"  # rises only x1.4
+    assert _p3([1.0, 2.0, 3.0]) == "fails"  # peak at the end: end / peak = 1
+    assert _p3([3.0, 2.0, 1.0]) == "fails"  # peak at the start: peak / start = 1
 
 
 def test_zone_is_the_full_width_at_half_maximum():
@@ -150,11 +158,30 @@ def _claim_inputs(**over):
     return args
 
 
-def test_claims_hold_on_a_case_made_to_satisfy_every_threshold():
-    rows = el.claims(_p(hyper_dim=20), **_claim_inputs())
-    assert [r["claim"][:2] for r in rows] == ["P1", "P2", "P3", "P4", "M1", "M2", "M3", "M4", "M5"]
-    assert all(r["holds"] for r in rows), [r for r in rows if not r["holds"]]
-    assert all(isinstance(r["holds"], bool) for r in rows)
+def _verdicts(values):
+    return {r["id"]: r["verdict"] for r in evaluate(el.CLAIMS, values)}
+
+
+def test_claim_values_on_a_case_made_to_satisfy_every_threshold():
+    values = el.claim_values(_p(hyper_dim=20), **_claim_inputs())
+    assert values["outliers_worst_miss"] == 1 and values["outliers_by_C"].startswith("C=2: 1 (G: 1), gap x3.00")
+    # after epoch 1: epochs 2, 10 and 40
+    assert values["confined_median"] == 0.9 and values["in_means_span_median"] == 0.8
+    assert values["checkpoints_after_epoch_1"] == 3 and values["confined_min"] == 0.6
+    assert values["lambda_max_peak"] == 8 and values["lambda_max_peak_epoch"] == 10
+    assert values["lambda_max_rise"] == 8 and values["lambda_max_end_over_peak"] == 0.625
+    assert values["signal_lambda_max_pearson"] == pytest.approx(
+        np.corrcoef([0.9, 1.8, 5, 7, 4.5], [1, 2, 6, 8, 5])[0, 1])
+    # bar 0.9 x 0.95 = 0.855: the zone offset (scale 1, 0.9) clears it, both outside (0.5, 0.2) do not
+    assert (values["hyper_zone_offsets"], values["hyper_zone_offsets_below_bar"],
+            values["hyper_outside_offsets_below_bar"]) == (1, 0, 2)
+    assert values["success_bar"] == pytest.approx(0.855)
+    assert values["cosine_margin_init"] == pytest.approx(0.65)
+    assert values["cosine_margin_trained"] == pytest.approx(0.65)
+    assert values["h2_over_g"] == pytest.approx(0.2 / 9) and values["model_outlier_miss"] == 0
+    assert values["model_lambda_1_ratio"] == pytest.approx(8 / 9)
+    assert _verdicts(values) == {c.id: "holds" for c in el.CLAIMS}
+    assert [c.kind for c in el.CLAIMS] == ["paper"] * 4 + ["mechanism"] * 4 + ["sanity"]
 
 
 def test_claims_fail_where_the_numbers_miss_their_thresholds():
@@ -166,11 +193,19 @@ def test_claims_fail_where_the_numbers_miss_their_thresholds():
     pairs = base["pairs"].assign(**{"other logit, same class": [0.0, 0.65]})
     summary = {"H2_extreme": 5.0, "G_max": 9.0}
     sc = base["spectrum_counts"].assign(lambda_1=[9.0, 9.0, 3.0, 3.0])
-    rows = {r["claim"][:2]: r for r in el.claims(_p(hyper_dim=20), **_claim_inputs(
-        counts=counts, dynamics=dynamics, hyper=hyper, pairs=pairs, summary=summary, spectrum_counts=sc))}
+    values = el.claim_values(_p(hyper_dim=20), **_claim_inputs(
+        counts=counts, dynamics=dynamics, hyper=hyper, pairs=pairs, summary=summary, spectrum_counts=sc))
+    verdicts = _verdicts(values)
     for key in ("P1", "P2", "P3", "P4", "M1", "M2", "M3"):
-        assert not rows[key]["holds"], key
+        assert verdicts[key] == "fails", key
+    rows = {r["id"]: r for r in evaluate(el.CLAIMS, values)}
     assert "C=5: 3" in rows["P1"]["measured"] and "x0.88 of peak" in rows["P3"]["measured"]
+
+
+def test_a_claim_whose_values_are_absent_is_left_out():
+    values = el.claim_values(_p(hyper_dim=20), **_claim_inputs())
+    del values["h2_over_g"]
+    assert [r["id"] for r in evaluate(el.CLAIMS, values)] == ["P1", "P2", "P3", "P4", "M1", "M3", "M4", "M5"]
 
 
 def test_seeds_0_and_1_share_no_init_batches_hyperplane_or_lanczos_start(monkeypatch):

@@ -22,8 +22,9 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     record = default_record
     p = record["parameters"]
     assert p["dataset"] == "digits" and p["class_counts"] == [2, 5, 10]
-    assert [c["claim"][:2] for c in record["claims"]] == CLAIMS
-    assert all(isinstance(c["holds"], bool) for c in record["claims"])
+    assert [c["id"] for c in record["claims"]] == CLAIMS
+    assert all(c["verdict"] in ("holds", "fails", "undecided") for c in record["claims"])
+    assert [c["kind"] for c in record["claims"]] == ["paper"] * 4 + ["mechanism"] * 4 + ["sanity"]
     outliers = record["outliers"]
     assert {(r["C"], r["matrix"]) for r in outliers} == {(C, m) for C in p["class_counts"] for m in ("H", "G")}
     for r in outliers:
@@ -91,5 +92,5 @@ def test_a_small_cnn_on_fashion_mnist_through_the_paper_preset(tmp_path):
                  hyper_dim=20, hyper_steps=20, memory_budget_mb=256.0)
     record = run_notebook(NB, tmp_path, preset="paper", params=small)
     assert record["parameters"]["dataset"] == "fashion-mnist" and record["parameters"]["model"] == "cnn"
-    assert [c["claim"][:2] for c in record["claims"]] == CLAIMS
+    assert [c["id"] for c in record["claims"]] == CLAIMS
     assert record["model_summary"]["n_examples"] == 50

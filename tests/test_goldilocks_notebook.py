@@ -32,8 +32,9 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     assert {row["dim"] for row in record["hyperplane"]} == set(record["parameters"]["train_dims"])
     assert len(record["init_selection"]) == 3
     claims = record["claims"]
-    assert [c["claim"][:2] for c in claims] == ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C7", "C7"]
-    assert all(isinstance(c["holds"], bool) for c in claims)
+    assert [c["id"] for c in claims] == ["C1", "C2", "C3", "C5", "C6", "C7a", "C7b", "C7c", "C4"]
+    assert all(c["verdict"] in ("holds", "fails", "undecided") for c in claims)
+    assert [c["version"] for c in claims] == [""] * 8 + ["v2"]  # the followed abstract's claims first
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+from companion.claims import evaluate
 from companion.experiments import goldilocks_zone as gz
 from companion.landscape import HessianOperator, dense_hessian, random_subspace
 from companion.landscape.zone import half_maximum_level, half_maximum_zone
@@ -37,11 +38,64 @@ def test_shells_are_per_activation_in_the_given_order():
     assert gz.shells(summary, ["tanh", "relu"]) == {"tanh": [], "relu": [0.5, 1.0]}
 
 
+def _peak_verdict(summary):
+    """C2's rule (the interior peak above both ends by two s.e.) on the gamma column of a summary."""
+    return {c.id: c for c in gz.CLAIMS}["C2"].rule(gz.peak_values(summary, "gamma", "relu_gamma"))
+
+
 def test_interior_peak_needs_two_standard_errors_over_both_ends():
-    assert gz.interior_peak(_summary([0.1, 0.5, 0.3], se=0.05), "gamma") == (True, 0.5)
-    # 0.5 - 0.4 = 0.1 < 2 * hypot(0.05, 0.05) = 0.141
-    assert gz.interior_peak(_summary([0.1, 0.5, 0.4], se=0.05), "gamma") == (False, 0.5)
-    assert gz.interior_peak(_summary([0.1, 0.2, 0.6], se=0.01), "gamma") == (False, 1.0)
+    assert gz.peak_values(_summary([0.1, 0.5, 0.3], se=0.05), "gamma", "g") == pytest.approx({
+        "g_peak": 0.5, "g_peak_scale": 0.5, "g_start": 0.1, "g_end": 0.3, "g_peak_minus_start": 0.4,
+        "g_peak_minus_end": 0.2, "g_peak_minus_start_se2": 2 * np.hypot(0.05, 0.05),
+        "g_peak_minus_end_se2": 2 * np.hypot(0.05, 0.05)})
+    assert _peak_verdict(_summary([0.1, 0.5, 0.3], se=0.05)) == "holds"
+    # 0.5 - 0.4 = 0.1 < 2 * hypot(0.05, 0.05) = 0.141: within the noise, not a peak nor its absence
+    assert _peak_verdict(_summary([0.1, 0.5, 0.4], se=0.05)) == "undecided"
+    # the highest interior point (0.2 at scale 0.5) lies 0.4 below the end, far beyond 2 s.e.
+    assert gz.peak_values(_summary([0.1, 0.2, 0.6], se=0.01), "gamma", "g")["g_peak_scale"] == 0.5
+    assert _peak_verdict(_summary([0.1, 0.2, 0.6], se=0.01)) == "fails"
+
+
+SCALES = [0.1, 1.0, 2.0, 10.0]
+
+
+def _claim_inputs(activations=("relu",), n_groups=2):
+    """A hand-made run: relu's Tr/||H|| peaks at scale 2 (0.5) with ends 0.2 and 0.3, every s.e. 0.01."""
+    summary = pd.concat([pd.DataFrame({"activation": a, "scale": SCALES, "frac_pos": [0.55, 0.6, 0.58, 0.57],
+                                       "frac_pos_se": 0.01, "gamma": [0.2, 0.35, 0.5, 0.3], "gamma_se": 0.01})
+                         for a in activations])
+    hyper = pd.DataFrame({"dim": [16] * 4 + [64] * 4, "scale": SCALES * 2, "seed": 0,
+                          "test_acc": [0.2, 0.3, 0.4, 0.1, 0.9, 0.8, 0.7, 0.2]})
+    selection = pd.DataFrame({"rule": list(gz.compute.RULES), "picked_steps": [30.0, 40.0, 35.0],
+                              "random_steps": 38.0, "p_value": [0.01, 0.7, 0.2]}) if n_groups else None
+    p = SimpleNamespace(activations=list(activations), n_inits=20, n_groups=n_groups, group_size=5)
+    return p, summary, gz.shells(summary, activations), hyper, (-0.4, 0.003), selection
+
+
+def test_claim_values_on_a_hand_made_run():
+    values = gz.claim_values(*_claim_inputs())
+    assert values["relu_shell"] == values["hyperplane_shell"] == [2.0]  # above the level (0.5 + 0.3) / 2 = 0.4
+    assert values["relu_gamma_peak"] == 0.5 and values["relu_gamma_peak_scale"] == 2.0
+    assert values["relu_gamma_peak_minus_start"] == pytest.approx(0.3)
+    assert values["relu_gamma_peak_minus_end_se2"] == pytest.approx(2 * np.hypot(0.01, 0.01))
+    assert values["relu_frac_pos_peak_scale"] == 1.0 and values["relu_frac_pos_peak_minus_end"] == pytest.approx(0.03)
+    assert values["relu_gamma_at_1"] == 0.35 and values["relu_half_maximum_level"] == pytest.approx(0.4)
+    # the level's s.e. is half the peak's and the larger end's combined
+    assert values["relu_gamma_at_1_vs_level_se2"] == pytest.approx(2 * np.hypot(0.01, np.hypot(0.01, 0.01) / 2))
+    assert values["hyperplane_dims_best_outside_shell"] == 1  # d=16 best at 2 (in), d=64 at 0.1 (out)
+    assert values["hyperplane_best_scales"] == "d=16: 2 (0.40), d=64: 0.1 (0.90)"
+    assert values["loss_frac_pos_spearman"] == -0.4 and values["loss_frac_pos_p"] == 0.003
+    assert values["select_gamma_picked_steps"] == 30.0 and values["select_loss_p"] == 0.2
+    verdicts = {r["id"]: r["verdict"] for r in evaluate(gz.CLAIMS, values)}
+    assert verdicts == {"C1": "holds", "C2": "holds", "C3": "fails", "C5": "fails", "C6": "holds", "C7a": "holds",
+                        "C7b": "fails", "C7c": "fails"}  # no tanh: C4 is left out
+
+
+def test_claims_not_measured_are_left_out():
+    values = gz.claim_values(*_claim_inputs(activations=("tanh",), n_groups=0))
+    assert not any(k.startswith(("relu_", "select_")) for k in values)
+    assert values["hyperplane_activation"] == "tanh" and values["tanh_gamma_peak"] == 0.5
+    assert [r["id"] for r in evaluate(gz.CLAIMS, values)] == ["C5", "C6", "C4"]
 
 
 def test_curvature_point_matches_the_dense_hessian():

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from companion.experiments import large_scale_structure as lss
+from companion.claims import evaluate
 from companion.experiments.large_scale_structure.claims import above
 from companion.experiments.large_scale_structure.compute import sgd_run
 from companion.landscape import HessianOperator, dense_hessian
@@ -73,6 +74,75 @@ def test_barriers_rise_above_the_higher_end():
                           "loss": [0.2, 0.25, 0.3, 0.25], "acc": 1.0})
     c = lss.connector_barriers(faces).iloc[0]
     assert (c.faces, c.end_loss, c.max_loss, c.barrier) == (2, 0.3, 0.3, 0.0)
+
+
+def _claim_tables(connector_shared=2):
+    """Hand-made tables of a two-seed run whose claim values are known exactly."""
+    nan = float("nan")
+    losses = ((0, 1.0, 4, 1.0), (0, 1.0, 16, 0.5), (0, 2.0, 4, 2.0), (0, 2.0, 16, 1.0),
+              (1, 1.0, 4, 1.0), (1, 1.0, 16, 0.4), (1, 2.0, 4, 1.0), (1, 2.0, 16, 1.2))
+    sub = pd.DataFrame([{"seed": s, "scale": sc, "dim": d, "full": False, "train_loss": loss}
+                        for s, sc, d, loss in losses]
+                       + [{"seed": s, "scale": 1.0, "dim": 64, "full": True, "train_loss": 0.0} for s in (0, 1)])
+    d90 = pd.DataFrame({"seed": [0, 0, 1, 1], "scale": [1.0, 2.0, 1.0, 2.0], "d90": [10.0, 20.0, 10.0, nan]})
+    knobs = pd.DataFrame([{"seed": s, "knob": k, "value": v, "lam_path": lam, "lam_end": lam, "radius_pp": r,
+                           "reached": not (s == 1 and k == "l2" and v == 0.01)}
+                          for s in (0, 1) for k, v, lam, r in (("lr", 0.1, 3.0, 0.1), ("lr", 0.2, 2.0, 0.2),
+                                                              ("width", 1.0, 2.0, 0.2), ("width", 2.0, 1.0, 0.1),
+                                                              ("l2", 0.0, 2.0, 0.2), ("l2", 0.01, 1.5, 0.1))])
+    barriers = pd.DataFrame({"seed": [0] * 4 + [1] * 4, "kind": ["straight line", "star"] * 4,
+                             "pair": ["0-1", "0-1", "0-2", "0-2"] * 2,
+                             "barrier": [0.3, 0.0, 0.5, 0.05, 0.05, 0.0, 0.4, 0.2]})
+    kinds = ["star"] + ([f"simplex (k={connector_shared})"] if connector_shared > 1 else [])
+    conn = pd.DataFrame([{"seed": s, "kind": k, "barrier": b} for s, k, b in
+                         ((0, "star", 0.01), (0, kinds[-1], 0.2), (1, "star", 0.01), (1, kinds[-1], 0.05))
+                         if k in kinds]).drop_duplicates(["seed", "kind"])
+    toy_thr = pd.DataFrame([{"model": m, "radius": r, "seed": s, "d_star": d} for m, r, s, d in (
+        ("tunnel, whole plane", 1.0, 0, 2.0), ("tunnel, whole plane", 2.0, 0, 2.0),
+        ("tunnel, whole plane", 1.0, 1, 2.0), ("tunnel, whole plane", 2.0, 1, 3.0),
+        ("wedge, reach 3", 1.0, 0, 1.0), ("wedge, reach 3", 2.0, 0, 2.0),
+        ("wedge, reach 3", 1.0, 1, 2.0), ("wedge, reach 3", 2.0, 1, nan),
+        ("wedge, whole plane", 1.0, 0, 1.0), ("wedge, whole plane", 2.0, 0, 1.0),
+        ("wedge, whole plane", 1.0, 1, 1.0), ("wedge, whole plane", 2.0, 1, 1.0))])
+    toy_bar = pd.DataFrame({"seed": [0, 0, 0, 1, 1, 1], "kind": ["straight lines", "star", "simplex (k=2)"] * 2,
+                            "max_loss": [0.5, 0.0, 0.0, 0.4, 0.0, 0.0],
+                            "min_pair_max": [0.3, nan, nan, 0.2, nan, nan]})
+    toy_conn = pd.DataFrame({"m": [1, 2, 3], "D_minus_m_n": [2, 0, -2], "shared_dim": [2, 0, -1]})
+    return sub, d90, toy_thr, knobs, lss.knob_effects(knobs), barriers, conn, toy_bar, toy_conn
+
+
+def test_claim_values_count_the_seeds_each_claim_holds_in():
+    p = _params(n_seeds=2, scales=[1.0, 2.0], lrs=[0.1, 0.2], width_factors=[1.0, 2.0], l2s=[0.0, 0.01],
+                toy_short=2, toy_radii=[1.0, 2.0])
+    v = lss.claim_values(p, *_claim_tables())
+    # C1: seed 1's loss rises with d at scale 2; C2: seed 1's d90 is never reached at scale 2, which counts as above
+    assert (v["c1_falling_seeds"], v["loss_step_max"], v["c2_rising_seeds"]) == (1, pytest.approx(0.2), 2)
+    assert (v["d_first"], v["loss_d_first"], v["d_last"], v["loss_d_last"]) == (4, 1.0, 16, 0.5)
+    # C3: the base setting runs once per seed (8 runs, one short of the target loss, so seed 1 counts for neither)
+    assert (v["knob_runs"], v["knob_runs_reached"]) == (8, 7)
+    assert (v["c3_curvature_seeds"], v["c3_radius_seeds"]) == (1, 0)
+    # C4: seed 1 has a line below 0.1 nats and a star path keeping half its line's barrier
+    assert (v["c4_line_seeds"], v["c4_star_seeds"]) == (1, 1)
+    assert (v["line_barrier_min"], v["line_barrier_max"], v["star_path_barrier_max"]) == (0.05, 0.5, 0.2)
+    # C5: seed 0's simplex keeps 0.2 of a largest line barrier of 0.5; seed 1's 0.05 of 0.4
+    assert (v["c5_star_seeds"], v["c5_simplex_seeds"], v["line_barrier_seed_max_min"]) == (2, 1, 0.4)
+    assert (v["star_barrier_max"], v["simplex_barrier_max"]) == (0.01, 0.2)
+    # the toy: one tunnel threshold off n; within the reach d* rises in both seeds (NaN is above)
+    assert (v["toy_tunnel_at_n"], v["toy_tunnel_cases"], v["toy_reach_rising_seeds"]) == (3, 4, 2)
+    assert (v["toy_line_min"], v["toy_line_max"], v["toy_star_max"], v["toy_simplex_max"]) == (0.2, 0.5, 0.0, 0.0)
+    assert (v["toy_m_matching"], v["toy_m_cases"], v["toy_m_last_shared"]) == (3, 3, 2)
+    verdicts = {r["id"]: r["verdict"] for r in evaluate(lss.CLAIMS, v)}
+    assert verdicts == {"C1": "undecided", "C2": "holds", "C3a": "undecided", "C3b": "fails", "C4a": "undecided",
+                        "C4b": "undecided", "C5a": "holds", "C5b": "undecided", "C1t": "fails", "C2t": "holds",
+                        "C4t": "holds", "C5t": "holds"}
+
+
+def test_claim_values_leave_out_the_simplicial_connector_when_there_is_none():
+    p = _params(n_seeds=2, scales=[1.0, 2.0], lrs=[0.1, 0.2], width_factors=[1.0, 2.0], l2s=[0.0, 0.01],
+                toy_short=2, toy_radii=[1.0, 2.0], connector_shared=1)
+    v = lss.claim_values(p, *_claim_tables(connector_shared=1))
+    assert "c5_simplex_seeds" not in v and "simplex_barrier_max" not in v
+    assert [r["id"] for r in evaluate(lss.CLAIMS, v)] == [c.id for c in lss.CLAIMS if c.id != "C5b"]
 
 
 def test_check_refuses_inconsistent_parameters():

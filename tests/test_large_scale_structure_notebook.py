@@ -14,23 +14,21 @@ from conftest import stopped_by_validation
 NB = runner.find("07_large_scale_structure")
 
 
-def _claim_ids(n_seeds):
-    def per_seed(ids):
-        return [i for i in ids for _ in range(n_seeds)]
-
-    return (["C1"] + per_seed(["C1", "C2", "C2"]) + ["C3", "C3"] * n_seeds + per_seed(["C4"])
-            + ["C4", "C4"] * n_seeds + ["C5", "C5"] * n_seeds + ["C5"])
-
-
 @pytest.mark.slow
-def test_default_run_records_every_measurement_and_a_claim_per_seed(default_record):
+def test_default_run_records_every_measurement_and_every_claim_over_its_seeds(default_record):
     record = default_record
     params = record["parameters"]
     assert params["dataset"] == "digits" and params["n_seeds"] >= 2 and params["n_solutions"] >= 3
     claims = record["claims"]
-    assert [c["claim"][:2] for c in claims] == _claim_ids(params["n_seeds"])
-    assert all(isinstance(c["holds"], bool) for c in claims)
-    assert all(f"(seed {s})" in " ".join(c["claim"] for c in claims) for s in range(params["n_seeds"]))
+    assert [c["id"] for c in claims] == [c.id for c in lss.CLAIMS]  # the simplicial connector too (k = 2)
+    assert all(c["verdict"] in ("holds", "fails", "undecided") for c in claims)
+    assert {c["id"] for c in claims if c["kind"] == "sanity"} == {"C1t", "C2t", "C4t", "C5t"}
+    values = record["values"]
+    assert values["n_seeds"] == params["n_seeds"]
+    counts = [n for c in claims if c["kind"] != "sanity"
+              for n in c["values"] if n.endswith("_seeds") and n != "n_seeds"]
+    assert len(counts) == 8 and all(0 <= values[name] <= params["n_seeds"] for name in counts)
+    assert all(f"seed {s}:" in values["d90_text"] for s in range(params["n_seeds"]))
 
 
 @pytest.mark.slow

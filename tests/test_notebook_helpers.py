@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from companion.claims import Above, Claim
 from companion.notebook import claims_table, parameters_in, start
 from companion.params import Param, ParameterError, validate
 
@@ -58,11 +59,11 @@ def test_start_seeds_records_atomically_and_writes_claims(tmp_path, monkeypatch)
     run = start("nb", {"seed": 3, "device": "auto", "lr": 0.5, "kind": "b", "dims": [2]}, SPEC)
     assert run.p.device == "cpu" and run.p.seed == 3
     run.record("x", {"a": 1.5})
-    table = claims_table(run, [{"claim": "c", "measured": "1.0", "threshold": "> 0", "holds": True}])
+    table = claims_table(run, [Claim("C1", "c", "paper", Above("v"), sentence="s")], {"v": 1.0})
     saved = json.loads(path.read_text())
-    assert saved["parameters"]["lr"] == 0.5 and saved["x"] == {"a": 1.5}
-    assert saved["claims"] == [{"claim": "c", "measured": "1.0", "threshold": "> 0", "holds": True}]
-    assert list(table["holds"]) == ["yes"]
+    assert saved["parameters"]["lr"] == 0.5 and saved["x"] == {"a": 1.5} and saved["values"] == {"v": 1.0}
+    assert [(r["id"], r["verdict"], r["measured"]) for r in saved["claims"]] == [("C1", "holds", "v = 1")]
+    assert table.rows == saved["claims"] and "No multi-seed verdict" in str(table)
     assert [p.name for p in tmp_path.joinpath("out").iterdir()] == ["nb.record.json"]  # no temp file left
 
 

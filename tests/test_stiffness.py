@@ -369,3 +369,79 @@ def test_probe_sets_are_stratified_picks_from_their_own_stream():
 def test_model_size_counts_the_notebook_models_parameters():
     p = _p(widths=[8])
     assert ex.model_size(ex.load_data(p), p) == 64 * 8 + 8 + 8 * 10 + 10
+
+
+# ------------------------------------------------------------------------------------------ claims
+
+def _claim_tables(fall=(0.02, 0.04)):
+    """Two seeds at the reference lr 0.1 (and 0.05 for the lr table), with numbers whose claim values are known."""
+    curves = pd.DataFrame([
+        {"lr": 0.1, "seed": s, "step": step, "pairs": "train-test", "kind": kind, "within": w, "between": b}
+        for s in (0, 1)
+        for step, kind, w, b in ((0, "cos", 0.9, -0.1), (10, "cos", 0.6 - 0.1 * s, -0.05), (0, "sign", 1.0, -0.1),
+                                 (10, "sign", 0.9, -0.2 + 0.1 * s))])
+    curves = pd.concat([curves, curves.assign(lr=0.05, within=0.0, between=0.5)])  # other lrs are not read by C1
+    xi = pd.DataFrame([{"lr": 0.1, "seed": s, "step": step, "xi": x, "s_near": sn, "near_is_max": True}
+                       for s in (0, 1)
+                       for step, x, sn in ((0, 3.0, 0.8), (5, 2.8 - 0.5 * s, 0.6), (10, 2.5, 0.5 - 0.1 * s))])
+    trend = pd.DataFrame({"seed": [0, 1], "between_init": [-0.1, -0.1], "between_max": [-0.05, -0.05],
+                          "between_star": [-0.05 - fall[0], -0.05 - fall[1]], "test_loss_min": [0.3, 0.4],
+                          "test_loss_end": [0.35, 0.41]})
+    lr_table = pd.DataFrame({"seed": [0, 0, 1, 1], "lr": [0.05, 0.1] * 2, "epoch": 2.0,
+                             "xi_epoch": [2.0, 1.5, 2.0, math.inf],
+                             "xi_loss": [2.0, 2.2, math.inf, math.inf], "within_epoch": [0.7, 0.5, 0.6, 0.55],
+                             "within_loss": [0.7, 0.6, 0.6, 0.5], "loss_level": [0.1, 0.1, 0.2, 0.2]})
+    structure = pd.DataFrame({"seed": [0, 1, 0, 1], "step": [0, 0, 10, 10], "rho": [0.5, 0.5, -0.4, 0.1],
+                              "p_value": [0.5, 0.5, 0.01, 0.3]})
+    layers = pd.DataFrame({"seed": [0, 1, 0, 1], "step": [10] * 4, "layer": ["input", "input", "hidden 1", "hidden 1"],
+                           "xi_rel": [0.8, 0.7, math.inf, 0.6], "s_near": [0.5, 0.4, 0.3, 0.6],
+                           "near_is_max": [True, True, False, True]})
+    return ex.Measured(curves, pd.DataFrame(), xi, {}), trend, lr_table, structure, layers
+
+
+def test_claim_values_read_every_seed_and_the_c2_noise_band():
+    from companion import claims as cl
+
+    measured, trend, lr_table, structure, layers = _claim_tables()
+    v = ex.claim_values(_p(lr=0.1, lrs=[0.05, 0.1], n_seeds=2), measured, trend, lr_table, structure, layers)
+    assert v["cos_within_minus_between_end_min"] == pytest.approx(0.55)  # seed 1: 0.5 - (-0.05)
+    assert v["sign_within_minus_between_end_min"] == pytest.approx(1.0)  # seed 1: 0.9 - (-0.1)
+    assert v["cos_within_minus_between_init_min"] == pytest.approx(1.0)
+    assert v["test_loss_rise_after_min_smallest"] == pytest.approx(0.01)
+    assert v["between_rise_mean"] == pytest.approx(0.05) and v["between_rise_se2"] == pytest.approx(0.0)
+    assert v["between_fall_mean"] == pytest.approx(0.03)  # falls 0.02 and 0.04: sd 0.01414, 2 SE = 2 * 0.01
+    assert v["between_fall_se2"] == pytest.approx(0.02) and v["between_fall_by_seed"] == "0.020, 0.040"
+    assert v["nearest_bin_stiffness_end_min"] == pytest.approx(0.4) and v["seeds_nearest_bin_not_stiffest"] == 0
+    assert (v["xi_init_max"], v["xi_end_min"], v["xi_end_minus_init_max"]) == (3.0, 2.5, -0.5)
+    assert v["xi_step_spearman_max"] == pytest.approx(-0.5)  # seed 1: xi 3.0, 2.3, 2.5 is not monotone
+    assert v["xi_step_spearman_by_seed"] == "-1.00, -0.50" and v["seeds_xi_end_infinite"] == 0
+    # seed 0: xi 2.0 -> 1.5 falls; seed 1: 2.0 -> inf rises; at matched loss inf -> inf is a tie, not a fall
+    assert v["xi_epoch_vs_lr_largest_step"] == math.inf and v["xi_loss_vs_lr_largest_step"] == pytest.approx(0.2)
+    assert v["xi_epoch_by_seed"] == "2.000 / 1.500; 2.000 / inf" and v["loss_levels_by_seed"] == "0.100, 0.200"
+    assert v["within_epoch_vs_lr_largest_step"] == pytest.approx(-0.05)
+    assert v["within_loss_vs_lr_largest_step"] == pytest.approx(-0.1) and v["within_epoch_by_lr"] == "0.650 / 0.525"
+    assert (v["class_distance_rho_max"], v["class_distance_p_max"]) == (0.1, 0.3)  # the last checkpoint only
+    assert "superclass_same_minus_other_min" not in v  # digits has no super-classes
+    assert v["layer_seeds_nearest_bin_not_stiffest"] == 1 and v["layer_seeds_xi_infinite"] == 1
+    assert v["layer_nearest_bin_stiffness_min"] == pytest.approx(0.3)
+    rows = {r["id"]: r["verdict"] for r in cl.evaluate(ex.CLAIMS, v)}
+    assert rows == {"C1": "holds", "C2": "holds", "C3a": "holds", "C7": "fails", "C9": "fails", "C3b": "holds",
+                    "C4": "fails", "C5": "fails", "C6": "holds"}  # C8 is left out: its values are absent
+
+
+def test_c2_is_undecided_within_two_standard_errors_and_fails_when_the_peak_is_at_t_star():
+    from companion import claims as cl
+
+    p = _p(lr=0.1, lrs=[0.05, 0.1], n_seeds=2)
+
+    def verdict(fall):
+        measured, trend, lr_table, structure, layers = _claim_tables(fall)
+        rows = cl.evaluate(ex.CLAIMS, ex.claim_values(p, measured, trend, lr_table, structure, layers))
+        return next(r["verdict"] for r in rows if r["id"] == "C2")
+
+    assert verdict((0.0, 0.008)) == cl.UNDECIDED  # mean 0.004 within 2 SE = 0.008
+    assert verdict((0.0, 0.0)) == cl.FAILS  # the peak is at t* in every seed
+    structure = _claim_tables()[3].assign(same_group=0.1, other_group=[0.0, 0.0, 0.05, -0.1])
+    measured, trend, lr_table, _, layers = _claim_tables()
+    v = ex.claim_values(p, measured, trend, lr_table, structure, layers)
+    assert v["superclass_same_minus_other_min"] == pytest.approx(0.05)  # last checkpoint: 0.1 - 0.05, 0.1 + 0.1

@@ -54,7 +54,7 @@ def test_two_by_three_grid_with_one_failure_and_collect(tmp_path):
     table = sweep.sweep(FAST, points, tmp_path, workers=2, progress=False)
     assert len(table) == 6
     done = table[table.status == "done"].sort_values(["x", "seed"])
-    assert list(done.y) == [4.0, 5.0, 6.0] and done["holds:C1"].all()
+    assert list(done.y) == [4.0, 5.0, 6.0] and (done["verdict:C1"] == "holds").all()
     failed = table[table.status == "failed"]
     assert len(failed) == 3 and failed.error.str.contains("fails on purpose").all()
     csv, parquet = sweep_results.write_tables(table, tmp_path)

@@ -3,10 +3,13 @@
 import importlib
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 from companion import paths, runner
+from companion.claims import evaluate
 from companion.experiments import xray_cavities as paper
 from companion.experiments.xray_cavities import model as xmodel
+from companion.experiments.xray_cavities.claims import LEVELS
 from companion.io import sha256
 from companion.params import ParameterError
 from conftest import run_notebook, stopped_by_validation
@@ -31,9 +34,13 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     assert {r["method"] for r in record["thresholds"]} == set(paper.METHODS)
     assert {r["method"] for r in record["speed"]} == set(paper.METHODS)
     claims = record["claims"]
-    assert [c["claim"][:2] for c in claims] == ["S1", "C1"] + ["C2", "C4", "C4", "C5"] * len(levels) + ["C3"]
-    assert all(isinstance(c["holds"], bool) for c in claims)
-    assert claims[0]["holds"] and claims[1]["holds"]  # the simulator checks
+    at = [LEVELS.index(level) for level in levels]  # the default levels all have claims
+    assert [c["id"] for c in claims] == (["S1", "C1"] + [f"C2{'abcde'[i]}" for i in at] + ["C3"]
+                                         + [f"C4{'abcde'[i]}" for i in at] + [f"C4{'fghij'[i]}" for i in at]
+                                         + [f"C5{'abcde'[i]}" for i in at])
+    assert all(c["verdict"] in ("holds", "fails") for c in claims)  # no rule has a noise band
+    assert [c["kind"] for c in claims[:2]] == ["sanity", "sanity"]
+    assert claims[0]["verdict"] == claims[1]["verdict"] == "holds"  # the simulator checks
 
 
 @pytest.mark.slow
@@ -70,6 +77,43 @@ def _p(**changes):
     base = dict(retrain=False, **paper.TRAINED, counts=[1000.0, 3000.0], n_test=8, n_calibration=4, n_stability=2,
                 n_realisations=3, threshold=0.5, min_area=5, fit_iterations=20, seed=0, device="cpu")
     return SimpleNamespace(**{**base, **changes})
+
+
+def _claim_inputs(level=1000.0):
+    """Hand-made tables of one count level: the CNN best in IoU and detection, paired with the beta-model residual
+    on 6 cavities (radius better, scatter worse) and with the unsharp mask on 2 (too few to compare)."""
+    projection = pd.DataFrame({"max_rel_err": [1e-5, 3e-5]})
+    sweep = pd.DataFrame({"vary": ["radius"] * 3 + ["distance"] * 3, "radius": [2, 4, 8, 4, 4, 4],
+                          "distance": [12, 12, 12, 6, 12, 24], "deficit": [0.1, 0.3, 0.5, 0.4, 0.3, 0.1]})
+    metrics = pd.DataFrame({"counts": level, "method": list(paper.METHODS), "iou": [0.3, 0.1, 0.05],
+                            "tpr": [0.8, 0.6, 0.9], "fpr": [0.2, 0.3, 0.6]})
+    pairs = {"counts": level, "baseline": ["beta-fit", "unsharp"], "pairs": [6, 2]}
+    rpairs = pd.DataFrame({**pairs, "cnn_err": [0.1, 0.1], "baseline_err": [0.2, 0.05]})
+    spairs = pd.DataFrame({**pairs, "cnn_scatter": [0.08, 0.2], "baseline_scatter": [0.05, 0.3]})
+    gain = pd.DataFrame({"counts": [level], "n": [10], "decoder_err": [0.2], "area_err": [0.3]})
+    return projection, sweep, metrics, rpairs, spairs, gain
+
+
+def test_claim_values_are_the_recorded_comparisons():
+    values = paper.claim_values(_p(counts=[1000.0]), *_claim_inputs())
+    assert values["projection_max_rel_err"] == 3e-5 and values["projection_clusters"] == 2
+    assert values["deficit_smallest_step_with_radius"] == pytest.approx(0.2)
+    assert values["deficit_largest_step_with_distance"] == pytest.approx(-0.1)
+    assert (values["iou_cnn_1000"], values["iou_best_baseline_1000"]) == (0.3, 0.1)
+    assert values["detection_cnn_1000"] == pytest.approx(0.6)
+    assert values["detection_best_baseline_1000"] == pytest.approx(0.3)
+    assert (values["radius_err_cnn_vs_beta_fit_1000"], values["radius_err_beta_fit_1000"]) == (0.1, 0.2)
+    assert values["scatter_pairs_unsharp_1000"] == 2 and values["decoder_minus_area_err_max"] == pytest.approx(-0.1)
+    assert values["scatter_text_1000"] == "cnn 0.080 vs beta-fit 0.050 (n=6); unsharp: 2 common cavities, too few"
+    rows = {r["id"]: r for r in evaluate(paper.CLAIMS, values)}
+    assert list(rows) == ["S1", "C1", "C2a", "C3", "C4a", "C4f", "C5a"]  # one level: the others are not measured
+    assert {i: r["verdict"] for i, r in rows.items() if r["verdict"] != "holds"} == {"C5a": "fails"}
+    assert rows["C4a"]["measured"] == "cnn 0.80 - 0.20, beta-fit 0.60 - 0.30, unsharp 0.90 - 0.60"
+    assert rows["C1"]["measured"] == "deficit 0.10 -> 0.50 for R 2-8 px; 0.40 -> 0.10 for d 6-24 px"
+    nothing = _claim_inputs()[:5] + (pd.DataFrame(columns=["counts", "n", "decoder_err", "area_err"]),)
+    values = paper.claim_values(_p(counts=[1000.0]), *nothing)  # the CNN found no cavity: C3 is not decided
+    assert values["decoder_minus_area_err_max"] is None
+    assert {r["id"]: r["verdict"] for r in evaluate(paper.CLAIMS, values)}["C3"] == "undecided"
 
 
 def test_check_refuses_settings_the_committed_model_was_not_trained_with():

@@ -7,6 +7,8 @@
     companion sweep NB (-p NAME V1 V2 ...)... | --grid GRID.yaml [--preset NAME] [--workers N]
                     [--scheduler ADDRESS] [--retries K] [--out DIR]
     companion sweep collect DIR
+    companion verify NB [--seeds K] [--preset NAME] [--workers N] [--out DIR]
+    companion execute NB...              (re-run committed notebooks in place, keeping their records)
     companion data list | fetch NAME | verify
     companion model list | train NAME [--out PATH]
 
@@ -97,6 +99,25 @@ def cmd_sweep(args):
     return 0 if failed.empty else 1
 
 
+def cmd_verify(args):
+    from . import verdicts
+
+    if args.seeds < 1:
+        raise SystemExit(f"verify: --seeds must be at least 1, not {args.seeds}")
+    nb = runner.find(args.notebook)
+    verdict = verdicts.verify(nb, seeds=args.seeds, preset=args.preset, workers=args.workers, out=args.out)
+    print(verdicts.render(verdict))
+    print(f"wrote {verdicts.path(nb.stem, verdict['preset'])}")
+    return 1 if verdict["failed"] else 0
+
+
+def cmd_execute(args):
+    for name in args.notebooks:
+        nb = runner.find(name)
+        print(f"{nb.stem}: executed in place, record {runner.execute_in_place(nb)}", flush=True)
+    return 0
+
+
 def read_grid(path):
     """The points of a ``--grid`` file; a YAML syntax error names the file and the line."""
     from . import sweep
@@ -170,6 +191,14 @@ def parser():
     sw.add_argument("--scheduler", help="address of a Dask scheduler to run the points on")
     sw.add_argument("--retries", type=int, default=0, help="extra attempts for a failed point")
     sw.add_argument("--out", help="sweep folder (default build/sweeps/<stem>)")
+    ver = sub.add_parser("verify", help="run a notebook at K independent seeds and write its multi-seed verdicts")
+    ver.add_argument("notebook", help="a notebook path or stem")
+    ver.add_argument("--seeds", type=int, default=5, help="seeds 0..K-1 (default 5)")
+    ver.add_argument("--preset", help="a preset to verify instead of the defaults")
+    ver.add_argument("--workers", type=int, default=1, help="parallel runs on this machine (one thread each)")
+    ver.add_argument("--out", help="the runs' sweep folder (default build/verify/<stem>.<preset>)")
+    exe = sub.add_parser("execute", help="execute committed notebooks in place at their defaults, keeping their records")
+    exe.add_argument("notebooks", nargs="+", help="notebook paths or stems")
     build = sub.add_parser("build", help="run every notebook with its defaults and write index.html")
     build.add_argument("--out", default="build")
     site = sub.add_parser("site", help="render the committed notebooks and their claims to a static site")
@@ -215,7 +244,7 @@ def user_error(message):
 def main(argv=None):
     args = parser().parse_args(argv)
     handler = {"list": cmd_list, "run": cmd_run, "build": cmd_build, "site": cmd_site, "sweep": cmd_sweep, "data": cmd_data,
-               "model": cmd_model}[args.command]
+               "model": cmd_model, "verify": cmd_verify, "execute": cmd_execute}[args.command]
     try:
         return handler(args)
     except SystemExit as exit_:  # the CLI's and the runner's refusals carry their message as the code

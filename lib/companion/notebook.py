@@ -109,15 +109,17 @@ def start(stem, namespace, spec, check=None, threads=None):
     return Run(stem, params, path)
 
 
-def claims_table(run, claims):
-    """Record and return the claims table: one row per claim with what was measured and whether it holds.
+def claims_table(run, claims, values):
+    """Decide ``claims`` (a paper's ``CLAIMS``) from ``values`` (named numbers), record both, and return
+    the table to print: each row's verdict in this run beside the committed multi-seed verdict, when
+    that was made for these claims at these parameters."""
+    from . import claims as cl
+    from . import verdicts
 
-    Each claim is a dict with ``claim``, ``measured`` (a rounded number in words),
-    ``threshold`` (what counts as holding) and ``holds`` (True/False).
-    """
-    table = pd.DataFrame(claims, columns=["claim", "measured", "threshold", "holds"])
-    run.record("claims", table.assign(holds=table["holds"].astype(bool)))
-    return table.assign(holds=table["holds"].map({True: "yes", False: "no"}))
+    run.record("values", values)
+    rows = run.record("claims", cl.evaluate(claims, values))
+    seeds, note = verdicts.matching(run.stem, claims, run.results["parameters"])
+    return cl.Table(rows, seeds, note)
 
 
 def show_table(table):

@@ -1,8 +1,9 @@
-"""Where the project's files are: the notebooks (their presets beside them) and the committed models.
+"""Where the project's files are: the notebooks (their presets and committed records beside them), the
+committed models and the multi-seed verdicts.
 
 One root holds them, found in this order:
 
-1. ``$COMPANION_ROOT``, when set (a checkout, or a copy of its ``notebooks/`` and ``data/models/``);
+1. ``$COMPANION_ROOT``, when set (a checkout, or a copy of its ``notebooks/``, ``data/models/`` and ``verdicts/``);
 2. the checkout the package runs from (an editable install, or ``lib/`` on the path);
 3. ``<prefix>/share/companion``, where ``pip install .`` puts a copy of them.
 
@@ -40,3 +41,13 @@ def notebooks():
 def models():
     """The folder of the committed models."""
     return root() / "data" / "models"
+
+
+def records():
+    """The folder of the committed notebooks' records (``companion execute`` writes them)."""
+    return notebooks() / "records"
+
+
+def verdicts():
+    """The folder of the committed multi-seed verdicts (``companion verify`` writes them)."""
+    return root() / "verdicts"

@@ -27,7 +27,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import CaselessStrEnum, Dict
 from traitlets.config import Config
 
-from . import paths
+from . import claims, paths
 from .params import COMMON, Param, ParameterError, validate
 
 # Seconds one cell may run before the run counts as failed, so a hung kernel never stalls a build or a sweep.
@@ -144,9 +144,9 @@ class Result:
         return self.record.get("claims", [])
 
     def summary(self):
-        held = sum(bool(c["holds"]) for c in self.claims)
+        held, counted = claims.counted(self.claims)
         status = "ok    " if self.ok else "FAILED"
-        return (f"{self.stem:<32} {status} {self.seconds:6.1f} s  claims holding {held}/{len(self.claims)}"
+        return (f"{self.stem:<32} {status} {self.seconds:6.1f} s  claims holding {held}/{counted}"
                 f"  {self.html.name}")
 
 
@@ -174,6 +174,20 @@ def kernel_options(nb, env, sockets):
             "resources": {"metadata": {"path": str(nb.parent)}}}
 
 
+def headless_output_widgets():
+    """Stop nbclient's Output widget from echoing each captured output back to the kernel.
+
+    nbclient sends that echo on the shell channel from the task that reads IOPub, while another task
+    waits on the same channel for the cell's reply; now and then the reply is never seen, the kernel sits
+    idle and the run waits out its cell timeout (nbclient issue 312; here, in widget cells of sweeps and
+    tests). A headless run never needs the kernel to know what its Output widget shows: nbclient keeps the
+    captured outputs in the notebook's widget state all the same.
+    """
+    from nbclient.output_widget import OutputWidget
+
+    OutputWidget.sync_state = lambda self: None
+
+
 def run(nb, params=None, preset=None, out="build", progress=True, *, env=None):
     """Execute ``nb`` with papermill (preset first, then ``params``), render HTML, read back the record.
 
@@ -184,6 +198,7 @@ def run(nb, params=None, preset=None, out="build", progress=True, *, env=None):
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    headless_output_widgets()
     out = Path(out).resolve()
     values = {**(load_preset(nb, preset) if preset else {}), **(params or {})}
     executed, record = out / f"{nb.stem}.ipynb", out / f"{nb.stem}.record.json"
@@ -211,6 +226,25 @@ def run(nb, params=None, preset=None, out="build", progress=True, *, env=None):
     return Result(nb.stem, not error, seconds, page, error, recorded)
 
 
+def execute_in_place(nb):
+    """Execute a committed notebook at its defaults where it lies (its outputs replaced) and keep its record
+    in ``notebooks/records/``: what to run after changing a notebook or the code behind it, so that the
+    committed outputs and the committed record come from one run."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    headless_output_widgets()
+    record = paths.records() / f"{nb.stem}.record.json"
+    record.parent.mkdir(exist_ok=True)
+    notebook = nbformat.read(nb, as_version=4)
+    with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
+        options = kernel_options(nb, {"COMPANION_RECORD": str(record)}, sockets)
+        NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", resources=options["resources"],
+                       kernel_manager_class=options["kernel_manager_class"], config=options["config"]).execute()
+    nbformat.write(notebook, nb)
+    return record
+
+
 def render_html(executed):
     """The executed notebook as a standalone HTML page beside it."""
     from nbconvert import HTMLExporter
@@ -231,6 +265,8 @@ def title(nb):
 
 def build(out="build"):
     """Run every notebook with its defaults, write ``index.html``, print one summary line per notebook."""
+    from . import verdicts
+
     results, nbs = [], notebooks()
     for i, nb in enumerate(nbs, 1):
         print(f"[{i}/{len(nbs)}] {nb.stem}", flush=True)
@@ -238,7 +274,8 @@ def build(out="build"):
         print(results[-1].summary(), flush=True)
     index = Path(out) / "index.html"
     index.write_text(index_page([{"title": title(nb), "href": r.html.name, "claims": r.claims, "error": r.error,
-                                  "note": f"{r.seconds:.0f} s on this machine."} for r, nb in zip(results, nbs)]))
+                                  "verdict": verdicts.load(nb.stem), "note": f"This run: {r.seconds:.0f} s on this machine."}
+                                 for r, nb in zip(results, nbs)]))
     print(f"\nwrote {index}")
     for r in results:
         print(r.summary())
@@ -246,28 +283,47 @@ def build(out="build"):
 
 
 def index_page(entries):
-    """One page with every notebook's claims table and a link to its page.
+    """One page with every notebook's claims and a link to its page: each claim's verdict in the run and,
+    beside it, the committed multi-seed verdict.
 
-    Each entry has ``title``, ``href``, ``claims`` and a ``note`` (how it was run), or an ``error``.
+    Each entry has ``title``, ``href``, ``claims`` (the rows of a record), ``verdict`` (a committed verdict
+    file, or None) and a ``note`` (how it was run), or an ``error``.
     """
     parts = ["<!doctype html><meta charset='utf-8'><title>Paper companion: claims</title>",
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.yes{color:#060}.no{color:#a00}</style>",
-             "<h1>Paper companion: which claims hold at the scale run here</h1>"]
+             "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
+             ".holds{color:#060}.fails{color:#a00}.undecided,.mixed{color:#850}</style>",
+             "<h1>Paper companion: which claims hold at the scale run here</h1>",
+             f"<p>Multi-seed verdicts: {html.escape(claims.MULTI_SEED_RULE)}. Sanity rows check the setup and are "
+             "not counted as claims.</p>"]
     for e in entries:
         parts.append(f"<h2><a href='{html.escape(e['href'])}'>{html.escape(e['title'])}</a></h2>")
         if e.get("error"):
-            parts.append(f"<p class='no'>The run failed: {html.escape(e['error'])}</p>")
+            parts.append(f"<p class='fails'>The run failed: {html.escape(e['error'])}</p>")
             continue
         if not e["claims"]:
             parts.append(f"<p>{html.escape(e['note'])} It has no claims table.</p>")
             continue
-        held = sum(bool(c["holds"]) for c in e["claims"])
-        parts.append(f"<p>{html.escape(e['note'])} {held} of {len(e['claims'])} claims hold.</p><table><tr>"
-                     "<th>claim</th><th>measured</th><th>threshold</th><th>holds</th></tr>")
-        for c in e["claims"]:
-            verdict = "yes" if c["holds"] else "no"
-            parts.append("<tr>" + "".join(f"<td>{html.escape(str(c[k]))}</td>" for k in ("claim", "measured", "threshold"))
-                         + f"<td class='{verdict}'>{verdict}</td></tr>")
-        parts.append("</table>")
+        held, counted = claims.counted(e["claims"])
+        seeds = {c["id"]: c for c in (e.get("verdict") or {}).get("claims", [])}
+        parts.append(f"<p>{html.escape(e['note'])} {held} of {counted} claims hold in this run.</p>")
+        for title_, rows in (("Claims", [r for r in e["claims"] if r["kind"] != "sanity"]),
+                             ("Sanity checks", [r for r in e["claims"] if r["kind"] == "sanity"])):
+            if rows:
+                parts.append(_claims_html(title_, rows, seeds))
     return "\n".join(parts)
+
+
+def _claims_html(caption, rows, seeds):
+    """One table of claims rows, each with its verdict in the run and over seeds."""
+    cells = ["<table><caption>" + html.escape(caption) + "</caption><tr><th>id</th><th>kind</th><th>claim</th>"
+             "<th>measured</th><th>rule</th><th>this run</th><th>over seeds</th></tr>"]
+    for r in rows:
+        s = seeds.get(r["id"])
+        over = (f"<td class='{s['overall']}'>{html.escape(claims.seeds_text(s))}</td>" if s else "<td>-</td>")
+        text = html.escape(r["claim"]) + (f"<br><small>revised: {html.escape(r['revised'])}</small>" if r["revised"] else "")
+        cells.append(f"<tr><td>{html.escape(r['id'])}</td><td>{r['kind']}</td><td>{text}</td>"
+                     f"<td>{html.escape(r['measured'])}</td><td>{html.escape(r['rule'])}</td>"
+                     f"<td class='{r['verdict']}'>{r['verdict']}</td>{over}</tr>")
+    cells.append("</table>")
+    return "".join(cells)

@@ -25,7 +25,7 @@ def collect(out):
         status = json.loads(status_path.read_text())
         records = list(status_path.parent.glob("*.record.json"))
         record = json.loads(records[0].read_text()) if records and status["state"] == "done" else {}
-        claims = {f"holds:{c['claim'].split()[0]}": c["holds"] for c in record.get("claims", [])}
+        claims = {f"verdict:{c['id']}": c["verdict"] for c in record.get("claims", [])}
         rows.append({**status["params"], "status": status["state"], "seconds": status.get("seconds"),
                      "attempts": status["attempts"], "error": status.get("error") or "", "folder": status_path.parent.name,
                      **{k: v for k, v in _flatten(record).items() if not k.startswith("parameters.") and k != "notebook"},

@@ -29,13 +29,14 @@ Modules: :mod:`.params` (the spec), :mod:`.compute` (runs, measurements, tables)
 :mod:`.figures`, :mod:`.explore`.
 """
 
-from .claims import claims, monotone
+from .claims import CLAIMS, claim_values, weakest_step
 from .compute import (MEASURES, RUN, cap_slope, configurations, embedding, load_data, make_model, measure, model_size,
                       per_run, probes, run_trajectory, summarise, trajectories)
 from .explore import explorer
 from .figures import plot_curves, plot_embedding, plot_sharpness
 from .params import IMAGE_DATASETS, PARAMETERS, check
 
-__all__ = ["IMAGE_DATASETS", "MEASURES", "PARAMETERS", "RUN", "cap_slope", "check", "claims", "configurations",
-           "embedding", "explorer", "load_data", "make_model", "measure", "model_size", "monotone", "per_run",
-           "plot_curves", "plot_embedding", "plot_sharpness", "probes", "run_trajectory", "summarise", "trajectories"]
+__all__ = ["CLAIMS", "IMAGE_DATASETS", "MEASURES", "PARAMETERS", "RUN", "cap_slope", "check", "claim_values",
+           "configurations", "embedding", "explorer", "load_data", "make_model", "measure", "model_size", "per_run",
+           "plot_curves", "plot_embedding", "plot_sharpness", "probes", "run_trajectory", "summarise", "trajectories",
+           "weakest_step"]

@@ -10,7 +10,7 @@ Modules: :mod:`.params` (the spec), :mod:`.training` (data, networks, the runs),
 derived from ``seed`` with :func:`companion.rng.derive` under a name saying what it is for.
 """
 
-from .claims import claims
+from .claims import CLAIMS, claim_values
 from .compute import (METHODS, diversity_plane, geometry, geometry_summary, plane_summary, sample,
                       trajectory_predictions, tsne_embedding)
 from .connector import barrier, connector_study
@@ -20,9 +20,9 @@ from .figures import plot_connector, plot_ensembles, plot_geometry, plot_plane, 
 from .params import PARAMETERS, check
 from .training import Run, fit, late, length_factor, load_data, make_model, model_size, run_table, train_runs
 
-__all__ = ["METHODS", "PARAMETERS", "Run", "barrier", "check", "claims", "connector_study", "diversity_plane",
-           "ensemble_curves", "ensemble_predictions", "explorer", "fit", "geometry", "geometry_summary",
-           "js_under_shift", "late", "length_factor", "load_data", "make_model", "model_size", "plane_summary",
-           "plot_connector", "plot_ensembles", "plot_geometry", "plot_plane", "plot_shift", "plot_tsne", "run_table",
-           "sample", "shift_curves", "shift_table", "test_sets", "train_runs", "trajectory_predictions",
-           "tsne_embedding"]
+__all__ = ["CLAIMS", "METHODS", "PARAMETERS", "Run", "barrier", "check", "claim_values", "connector_study",
+           "diversity_plane", "ensemble_curves", "ensemble_predictions", "explorer", "fit", "geometry",
+           "geometry_summary", "js_under_shift", "late", "length_factor", "load_data", "make_model", "model_size",
+           "plane_summary", "plot_connector", "plot_ensembles", "plot_geometry", "plot_plane", "plot_shift",
+           "plot_tsne", "run_table", "sample", "shift_curves", "shift_table", "test_sets", "train_runs",
+           "trajectory_predictions", "tsne_embedding"]

@@ -22,7 +22,7 @@ All curvature is of the mean loss over the training set (or a stated subset) in 
 and eval mode. Networks with fewer classes keep the same number of examples per class.
 """
 
-from .claims import claims, rise_then_fall
+from .claims import CLAIMS, claim_values, peak_position
 from .compute import (
     checkpoint_steps,
     hyperplane_training,
@@ -42,8 +42,8 @@ from .model import PAIR_GROUPS, clustering, cosine_matrix, model_counts, model_s
 from .params import PARAMETERS, check
 
 
-__all__ = ["PAIR_GROUPS", "PARAMETERS", "check", "checkpoint_steps", "claims", "clustering", "cosine_matrix",
-           "explorer", "hyperplane_training", "load_data", "make_model", "model_counts", "model_size", "model_spectrum",
-           "outliers_vs_classes", "pair_means", "per_class_subset", "plot_cosines", "plot_dynamics",
-           "plot_hyperplane", "plot_model_dynamics", "plot_outliers", "plot_spectrum", "rise_then_fall",
-           "top_spectrum", "train_all", "training_dynamics", "zone"]
+__all__ = ["CLAIMS", "PAIR_GROUPS", "PARAMETERS", "check", "checkpoint_steps", "claim_values", "clustering",
+           "cosine_matrix", "explorer", "hyperplane_training", "load_data", "make_model", "model_counts", "model_size",
+           "model_spectrum", "outliers_vs_classes", "pair_means", "peak_position", "per_class_subset", "plot_cosines",
+           "plot_dynamics", "plot_hyperplane", "plot_model_dynamics", "plot_outliers", "plot_spectrum", "top_spectrum",
+           "train_all", "training_dynamics", "zone"]

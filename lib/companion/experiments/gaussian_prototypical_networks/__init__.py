@@ -26,11 +26,11 @@ paper's code does the same after mapping to [-1, 1]). Down-sampling ("damage") i
 images of a fraction of the training set, and for the damaged test to the same fraction of the test
 set, before that centring.
 
-Modules: ``params`` (the spec and ``check``), ``compute`` (data, training, measurements), ``claims``,
-``figures`` and ``explore`` (the widget).
+Modules: ``params`` (the spec and ``check``), ``compute`` (data, training, measurements), ``claims``
+(``CLAIMS`` and ``claim_values``), ``figures`` and ``explore`` (the widget).
 """
 
-from .claims import BEATS, SNELL, claims
+from .claims import CLAIMS, SNELL, claim_values
 from .compute import (QUALITY_IMAGES, accuracy, by_run, centre, compare, confidence_vs_quality, damage_experiment,
                       damaged, describe, differences, lake_runs, load_data, make_model, precision_by_quality,
                       precision_drop, quality_images, test_episodes, train_model, train_models)
@@ -38,8 +38,8 @@ from .explore import explorer
 from .figures import COLORS, plot_accuracy, plot_confidence, plot_damage, plot_training
 from .params import DATASETS, DIGITS_TEST, GAUSSIAN, PARAMETERS, check
 
-__all__ = ["BEATS", "COLORS", "DATASETS", "DIGITS_TEST", "GAUSSIAN", "PARAMETERS", "QUALITY_IMAGES", "SNELL",
-           "accuracy", "by_run", "centre", "check", "claims", "compare", "confidence_vs_quality", "damage_experiment",
-           "damaged", "describe", "differences", "explorer", "lake_runs", "load_data", "make_model", "plot_accuracy",
-           "plot_confidence", "plot_damage", "plot_training", "precision_by_quality", "precision_drop",
+__all__ = ["CLAIMS", "COLORS", "DATASETS", "DIGITS_TEST", "GAUSSIAN", "PARAMETERS", "QUALITY_IMAGES", "SNELL",
+           "accuracy", "by_run", "centre", "check", "claim_values", "compare", "confidence_vs_quality",
+           "damage_experiment", "damaged", "describe", "differences", "explorer", "lake_runs", "load_data", "make_model",
+           "plot_accuracy", "plot_confidence", "plot_damage", "plot_training", "precision_by_quality", "precision_drop",
            "quality_images", "test_episodes", "train_model", "train_models"]

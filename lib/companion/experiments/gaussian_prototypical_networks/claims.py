@@ -1,108 +1,202 @@
-"""The claims table rows of the Gaussian prototypical networks notebook; thresholds fixed before any run.
+"""The claims of the Gaussian prototypical networks notebook as data: ``CLAIMS`` and ``claim_values``.
 
 Every comparison is paired over the same test episodes (or test images) and made within each training
-run (same init, same training episodes); a claim holds only when it holds in every run.
+run (same init, same training episodes). A claim holds only when the paired 95% interval lies above zero
+in every run; the rule reads the run whose interval reaches lowest (its difference and half-width), so it
+holds exactly when every run's interval is above zero, fails when that run's interval lies below zero,
+and is undecided when it contains zero (a tie). C2 compares the mean over runs with a published number,
+undecided within half the range of the run means.
+
+One row per setting: the ids cover the settings of the default run and of the presets (ways 5 and 20,
+shots 1 and 5, down-sampled fractions 0.25, 0.5 and 0.75); a claim whose setting was not run is left out.
 """
 
 import numpy as np
 
+from ...claims import Above, Claim
 from ...fewshot import paired_difference
 from .compute import by_run
 from .params import GAUSSIAN
 
 # Snell et al. (2017) prototypical networks on Omniglot, test accuracy in % as that paper reports it
-# (the "Paper" row of the README of Wenlin-Chen/Prototypical-Networks-for-Few-shot-Learning).
+# (the "Paper" row of the README of Wenlin-Chen/Prototypical-Networks-for-Few-shot-Learning). Snell et al.
+# follow Vinyals et al.'s split (1,200 training characters, 423 test characters, with rotations); the
+# notebook's omniglot-full uses the background (964) and evaluation (659) sets, as the paper's code does.
 SNELL = {(5, 1): 98.8, (5, 5): 99.7, (20, 1): 96.0, (20, 5): 98.9}
-BEATS = "in every training run, the paired 95% CI of the per-episode difference lies above 0"
 
+PREFERRED = ("We show that Gaussian prototypical networks are a preferred architecture over vanilla prototypical "
+             "networks with an equivalent number of parameters.")
+STATE_OF_THE_ART = ("We report state-of-the-art performance in 1-shot and 5-shot classification both in 5-way and "
+                    "20-way regime (for 5-shot 5-way, we are comparable to previous state-of-the-art) on the "
+                    "Omniglot dataset.")
+DOWNSAMPLING = ("We explore artificially down-sampling a fraction of images in the training set, which improves "
+                "our performance even further.")
+NOISIER = ("We therefore hypothesize that Gaussian prototypical networks might perform better in less homogeneous, "
+           "noisier datasets")
+WEIGHTS = "using uncertainties of individual data points as weights"
+
+
+def setting(way, shot):
+    """The name of a test setting in value names: ``5w1s``."""
+    return f"{way}w{shot}s"
+
+
+def down(fraction):
+    """The name of a down-sampled fraction in value names: ``75pct``."""
+    return f"{round(100 * fraction)}pct"
+
+
+BAND = ("The undecided band was added when the claims became data, after the committed runs: a run whose 95% "
+        "interval contains zero now makes the row undecided, where it made it fail. The condition for holding (every "
+        "run's interval above zero) is unchanged.")
+
+
+def _paired(cid, claim, sentence, key, diff="diff", shows="", kind="paper"):
+    """A claim decided by the paired interval of ``<key>_worst_<diff>`` and ``<key>_worst_half``."""
+    return Claim(cid, claim, kind, Above(f"{key}_worst_{diff}", 0.0, noise=f"{key}_worst_half"), sentence=sentence,
+                 shows=shows, revised=BAND)
+
+
+def _c1(cid, mode, way, shot):
+    key = f"c1_{mode}_{setting(way, shot)}"
+    return _paired(cid, f"{mode} beats vanilla at equal parameters, {way}-way {shot}-shot", PREFERRED, key,
+                   shows=f"{{{key}_acc:.1f}}% vs {{vanilla_{setting(way, shot)}_acc:.1f}}%; difference "
+                         f"{{{key}_runs}} points")
+
+
+def _c2(cid, way, shot):
+    key, ref = f"c2_radius_{setting(way, shot)}", SNELL[(way, shot)]
+    return Claim(cid, f"radius ≥ Snell's {ref}% at {way}-way {shot}-shot (Snell: Vinyals split; here "
+                      "background/evaluation)", "paper", Above(f"{key}_acc", ref, noise=f"{key}_run_spread"),
+                 sentence=STATE_OF_THE_ART,
+                 revised="The band (half the range of the run means) was added when the claims became data, after "
+                         "the committed runs; before, a mean at or above the reported accuracy held.",
+                 shows=f"{{{key}_acc:.1f}}% vs {ref}% (Snell et al. 2017, on Vinyals et al.'s split); "
+                       f"half the range of the run means {{{key}_run_spread:.1f}} points")
+
+
+def _c3(cid, mode, fraction):
+    key = f"c3_{mode}_{down(fraction)}"
+    return _paired(cid, f"{mode}: down-sampling {fraction:g} of the training images improves clean-test accuracy",
+                   DOWNSAMPLING, key, shows=f"{{{key}_acc:.1f}}% vs {{{key}_clean_trained_acc:.1f}}%; difference "
+                                            f"{{{key}_runs}} points")
+
+
+def _c4(cid, mode, fraction):
+    key = f"c4_{mode}_{down(fraction)}"
+    return _paired(cid, f"{mode}: the gain over vanilla grows when {fraction:g} of the images are down-sampled",
+                   NOISIER, key, "growth", f"gain at 0 -> at {fraction:g}: {{{key}_gains}} points; growth "
+                                           f"{{{key}_runs}}")
+
+
+def _c5(cid, mode, fraction):
+    key = f"c5_{mode}_{down(fraction)}"
+    return _paired(cid, f"{mode} (trained with {fraction:g} down-sampled): lower precision for down-sampled images",
+                   WEIGHTS, key, "drop", f"precision {{{key}_clean:.2f}} clean vs {{{key}_downsampled:.2f}} at "
+                                         f"{{damage_size}} px; drop {{{key}_runs}}; lower for "
+                                         f"{{{key}_share_lower:.1%}} of images", "mechanism")
+
+
+CLAIMS = [
+    _c1("C1a", "radius", 5, 1), _c1("C1b", "diagonal", 5, 1), _c1("C1c", "radius", 5, 5),
+    _c1("C1d", "diagonal", 5, 5), _c1("C1e", "radius", 20, 1), _c1("C1f", "diagonal", 20, 1),
+    _c1("C1g", "radius", 20, 5), _c1("C1h", "diagonal", 20, 5),
+    _c2("C2a", 5, 1), _c2("C2b", 5, 5), _c2("C2c", 20, 1), _c2("C2d", 20, 5),
+    _c3("C3a", "radius", 0.25), _c3("C3b", "radius", 0.5), _c3("C3c", "radius", 0.75),
+    _c3("C3d", "diagonal", 0.25), _c3("C3e", "diagonal", 0.5), _c3("C3f", "diagonal", 0.75),
+    _c4("C4a", "radius", 0.25), _c4("C4b", "radius", 0.5), _c4("C4c", "radius", 0.75),
+    _c4("C4d", "diagonal", 0.25), _c4("C4e", "diagonal", 0.5), _c4("C4f", "diagonal", 0.75),
+    _c5("C5a", "radius", 0.0), _c5("C5b", "radius", 0.25), _c5("C5c", "radius", 0.5), _c5("C5d", "radius", 0.75),
+    _c5("C5e", "diagonal", 0.0), _c5("C5f", "diagonal", 0.25), _c5("C5g", "diagonal", 0.5),
+    _c5("C5h", "diagonal", 0.75),
+]
+
+
+# ---------------------------------------------------------------- the values
 
 def _pct(x):
     return f"{100 * x:.1f}"
-
-
-def _runs(values, fmt):
-    return "; ".join(fmt(v) for v in values)
 
 
 def _diff(d):
     return f"{100 * d['diff']:+.1f} ± {_pct(d['half'])}"
 
 
-def c1_beats_vanilla(mean, diffs):
-    """C1: each Gaussian mode against vanilla at each (way, shot)."""
-    rows = []
+def paired_values(key, diffs, scale=100.0, diff="diff", text=_diff):
+    """``<key>_worst_<diff>`` and ``<key>_worst_half`` of the run whose paired interval reaches lowest (times
+    ``scale``: percentage points for accuracies), and ``<key>_runs``, every run's interval as text."""
+    worst = min(diffs, key=lambda d: d["diff"] - d["half"])
+    return {f"{key}_worst_{diff}": scale * worst["diff"], f"{key}_worst_half": scale * worst["half"],
+            f"{key}_runs": "; ".join(text(d) for d in diffs)}
+
+
+def c1_values(mean, diffs):
+    """C1: each Gaussian mode against vanilla of the same run at each (way, shot), from ``differences``."""
+    values = {}
     for (mode, way, shot), d in diffs.groupby(["mode", "way", "shot"], sort=False):
-        rows.append({"claim": f"C1 {mode} beats vanilla at equal parameters, {way}-way {shot}-shot",
-                     "measured": f"{_pct(mean.loc[(mode, way, shot), 'acc'])}% vs "
-                                 f"{_pct(mean.loc[('vanilla', way, shot), 'acc'])}%; difference "
-                                 + _runs(d.to_dict("records"), _diff) + " points",
-                     "threshold": BEATS, "holds": bool((d.verdict == "higher").all())})
-    return rows
+        key = f"c1_{mode}_{setting(way, shot)}"
+        values[f"vanilla_{setting(way, shot)}_acc"] = 100 * float(mean.loc[("vanilla", way, shot), "acc"])
+        values[f"{key}_acc"] = 100 * float(mean.loc[(mode, way, shot), "acc"])
+        values.update(paired_values(key, d.to_dict("records")))
+    return values
 
 
-def c2_state_of_the_art(p, mean):
-    """C2: the radius network against Snell et al.'s reported accuracy, on the full Omniglot sets only."""
+def c2_values(p, table):
+    """C2: the radius network's mean accuracy over runs (%) and half the range of the run means, on the full
+    Omniglot sets only (Snell et al.'s numbers are for Omniglot)."""
     if p.dataset != "omniglot-full":
-        return []
-    rows = []
-    for (way, shot), ref in SNELL.items():
-        if ("radius", way, shot) in mean.index:
-            acc = mean.loc[("radius", way, shot), "acc"]
-            rows.append({"claim": f"C2 radius at or above the earlier state of the art, {way}-way {shot}-shot",
-                         "measured": f"{_pct(acc)}% vs {ref}% (Snell et al. 2017)",
-                         "threshold": "mean accuracy >= the reported one", "holds": bool(100 * acc >= ref)})
-    return rows
+        return {}
+    values = {}
+    for (way, shot) in SNELL:
+        runs = table[(table["mode"] == "radius") & (table.way == way) & (table.shot == shot)].acc
+        if len(runs):
+            key = f"c2_radius_{setting(way, shot)}"
+            values[f"{key}_acc"] = 100 * float(runs.mean())
+            values[f"{key}_run_spread"] = 100 * float(runs.max() - runs.min()) / 2
+    return values
 
 
-def c3_damage_helps(mode, fraction, pe, runs):
+def c3_values(mode, fraction, pe, runs):
     """C3: ``mode`` trained with ``fraction`` down-sampled against itself trained clean, on the clean test set."""
+    key = f"c3_{mode}_{down(fraction)}"
     ds = [paired_difference(pe[(mode, fraction, "clean", r)], pe[(mode, 0.0, "clean", r)]) for r in runs]
-    return {"claim": f"C3 {mode}: down-sampling {fraction:g} of the training images improves clean-test accuracy",
-            "measured": f"{_pct(np.mean([pe[(mode, fraction, 'clean', r)].mean() for r in runs]))}% vs "
-                        f"{_pct(np.mean([pe[(mode, 0.0, 'clean', r)].mean() for r in runs]))}%; difference "
-                        + _runs(ds, _diff) + " points",
-            "threshold": BEATS, "holds": all(d["verdict"] == "higher" for d in ds)}
+    return {f"{key}_acc": 100 * float(np.mean([pe[(mode, fraction, "clean", r)].mean() for r in runs])),
+            f"{key}_clean_trained_acc": 100 * float(np.mean([pe[(mode, 0.0, "clean", r)].mean() for r in runs])),
+            **paired_values(key, ds)}
 
 
-def c4_gain_grows(mode, fraction, pe, runs):
+def c4_values(mode, fraction, pe, runs):
     """C4: the gain of ``mode`` over vanilla with ``fraction`` down-sampled (training and test) against without."""
+    key = f"c4_{mode}_{down(fraction)}"
     ds, gains = [], []
     for r in runs:
         gap_f = pe[(mode, fraction, "damaged", r)] - pe[("vanilla", fraction, "damaged", r)]
         gap_0 = pe[(mode, 0.0, "clean", r)] - pe[("vanilla", 0.0, "clean", r)]
         ds.append(paired_difference(gap_f, gap_0))
-        gains.append((gap_f.mean(), gap_0.mean()))
-    return {"claim": f"C4 {mode}: the gain over vanilla grows when {fraction:g} of the images are down-sampled",
-            "measured": f"gain at 0 -> at {fraction:g}: "
-                        + _runs(gains, lambda g: f"{100 * g[1]:+.1f} -> {100 * g[0]:+.1f}")
-                        + " points; growth " + _runs(ds, _diff),
-            "threshold": "in every training run, the paired 95% CI of the growth lies above 0",
-            "holds": all(d["verdict"] == "higher" for d in ds)}
+        gains.append(f"{100 * gap_0.mean():+.1f} -> {100 * gap_f.mean():+.1f}")
+    return {f"{key}_gains": "; ".join(gains), **paired_values(key, ds, diff="growth")}
 
 
-def c5_lower_precision(p, drops):
-    """C5: each Gaussian model gives down-sampled test images a lower precision than the same images clean."""
-    rows = []
+def c5_values(drops):
+    """C5: per Gaussian model, the precision drop of down-sampled test images, from ``precision_drop``."""
+    values = {}
     for (mode, fraction), d in drops.groupby(["mode", "fraction"], sort=False):
-        rows.append({"claim": f"C5 {mode} (trained with {fraction:g} down-sampled): lower precision for "
-                              f"down-sampled images",
-                     "measured": f"precision {d['clean'].mean():.2f} clean vs {d['downsampled'].mean():.2f} at "
-                                 f"{p.damage_size} px; drop "
-                                 + _runs(d.itertuples(), lambda r: f"{r.drop:.3f} ± {r.ci95:.3f}")
-                                 + f"; lower for {_pct(d['share_lower'].mean())}% of images",
-                     "threshold": "in every training run, the paired 95% CI of the drop lies above 0",
-                     "holds": bool((d["drop"] - d["ci95"] > 0).all())})
-    return rows
+        key = f"c5_{mode}_{down(fraction)}"
+        runs = [{"diff": r.drop, "half": r.ci95} for r in d.itertuples()]
+        values.update({f"{key}_clean": float(d["clean"].mean()), f"{key}_downsampled": float(d["downsampled"].mean()),
+                       f"{key}_share_lower": float(d["share_lower"].mean()),
+                       **paired_values(key, runs, 1.0, "drop", lambda r: f"{r['diff']:.3f} ± {r['half']:.3f}")})
+    return values
 
 
-def claims(p, table, diffs, damage_per_episode, drops):
-    """The claims table rows, C1 to C5, from the outputs of compare, differences, damage_experiment and
-    precision_drop."""
+def claim_values(p, table, diffs, damage_per_episode, drops):
+    """The named numbers the claims read, from the outputs of compare, differences, damage_experiment and
+    precision_drop; a setting that was not run has no values (its claim is left out)."""
     mean = by_run(table, ["mode", "way", "shot"]).set_index(["mode", "way", "shot"])
-    rows = c1_beats_vanilla(mean, diffs) + c2_state_of_the_art(p, mean)
-    fractions = sorted(f for f in p.damage_fractions if f > 0)
+    values = {"damage_size": p.damage_size, **c1_values(mean, diffs), **c2_values(p, table)}
     runs = range(p.n_seeds)
     for mode in [m for m in p.damage_modes if m in GAUSSIAN]:
-        rows += [c3_damage_helps(mode, f, damage_per_episode, runs) for f in fractions]
-        rows += [c4_gain_grows(mode, f, damage_per_episode, runs) for f in fractions]
-    return rows + c5_lower_precision(p, drops)
+        for fraction in sorted(f for f in p.damage_fractions if f > 0):
+            values.update(c3_values(mode, fraction, damage_per_episode, runs))
+            values.update(c4_values(mode, fraction, damage_per_episode, runs))
+    return {**values, **c5_values(drops)}

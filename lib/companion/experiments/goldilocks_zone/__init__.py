@@ -8,7 +8,7 @@ and Tr(H_d)/||H_d||_F (Frobenius norm), divided by sqrt(d) so different d compar
 all eigenvalues equal and positive, about 0 a random symmetric matrix.
 """
 
-from .claims import claims, interior_peak
+from .claims import CLAIMS, claim_values, peak_values
 from .compute import (
     curvature_point,
     curvature_vs_radius,
@@ -17,6 +17,7 @@ from .compute import (
     inits_at_one_radius,
     load_data,
     make_model,
+    model_size,
     rank_correlation,
     selection_test,
     shells,
@@ -27,7 +28,7 @@ from .explore import spectrum_explorer
 from .figures import plot_curvature, plot_hyperplane, shell_band
 from .params import PARAMETERS, check
 
-__all__ = ["PARAMETERS", "check", "claims", "curvature_point", "curvature_vs_radius", "hyperplane_training",
-           "init_selection", "inits_at_one_radius", "interior_peak", "load_data", "make_model", "plot_curvature",
-           "plot_hyperplane", "rank_correlation", "selection_test", "shell_band", "shells", "spectrum_explorer",
-           "steps_to_target", "summarise"]
+__all__ = ["CLAIMS", "PARAMETERS", "check", "claim_values", "curvature_point", "curvature_vs_radius",
+           "hyperplane_training", "init_selection", "inits_at_one_radius", "load_data", "make_model", "model_size",
+           "peak_values", "plot_curvature", "plot_hyperplane", "rank_correlation", "selection_test", "shell_band",
+           "shells", "spectrum_explorer", "steps_to_target", "summarise"]

@@ -22,12 +22,17 @@ from ...params import ParameterError
 def load_data(p):
     """The notebook's dataset, pixel values scaled to [0, 1]; refuses subspaces larger than the model."""
     data = load(p.dataset, n_train=p.n_train, n_test=p.n_test, seed=p.seed, normalize="unit")
-    D = n_parameters(make_model(data, p, p.activations[0], 1.0, seed=0))
+    D = model_size(data, p)
     for name, dim in (("subspace_dim", p.subspace_dim), ("train_dims", max(p.train_dims))):
         if dim > D:
             raise ParameterError(f"parameter {name!r} asks for d = {dim}, but the model has only D = {D} "
                                  f"parameters; allowed: d <= {D}")
     return data
+
+
+def model_size(data, p):
+    """D: the number of parameters of the notebook's MLP (every weight and bias)."""
+    return n_parameters(make_model(data, p, p.activations[0], 1.0, seed=0))
 
 
 def make_model(data, p, activation, scale, seed):

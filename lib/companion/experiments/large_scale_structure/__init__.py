@@ -22,7 +22,7 @@ mean cross-entropy). Seeds: every claim is judged per seed; seed index s draws i
 subspaces, batches and solutions, each from its own stream of ``p.seed`` (:func:`companion.rng.derive`).
 """
 
-from .claims import claims
+from .claims import CLAIMS, claim_values
 from .compute import (d_threshold, intrinsic_dimension, knob_effects, knob_settings, knob_study, load_data,
                       make_model, model_at, model_size, subspace_training, top_eigenvalue)
 from .connect import connector_barriers, connector_study, path_barriers, solutions
@@ -31,8 +31,8 @@ from .figures import plot_connectors, plot_knobs, plot_subspace
 from .params import KNOBS, LINE_TOL, PARAMETERS, check
 from .toy import toy_connectivity, toy_model, toy_paths, toy_plane, toy_subspace
 
-__all__ = ["KNOBS", "LINE_TOL", "PARAMETERS", "check", "claims", "connector_barriers", "connector_study",
-           "d_threshold", "explorer", "intrinsic_dimension", "knob_effects", "knob_settings", "knob_study",
-           "load_data", "make_model", "model_at", "model_size", "path_barriers", "plot_connectors", "plot_knobs",
-           "plot_subspace", "solutions", "subspace_training", "toy_connectivity", "toy_model", "toy_paths",
-           "toy_plane", "toy_subspace", "top_eigenvalue"]
+__all__ = ["CLAIMS", "KNOBS", "LINE_TOL", "PARAMETERS", "check", "claim_values", "connector_barriers",
+           "connector_study", "d_threshold", "explorer", "intrinsic_dimension", "knob_effects", "knob_settings",
+           "knob_study", "load_data", "make_model", "model_at", "model_size", "path_barriers", "plot_connectors",
+           "plot_knobs", "plot_subspace", "solutions", "subspace_training", "toy_connectivity", "toy_model",
+           "toy_paths", "toy_plane", "toy_subspace", "top_eigenvalue"]

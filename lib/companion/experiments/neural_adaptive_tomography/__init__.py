@@ -13,14 +13,13 @@ params: the spec and its checks; compute: the accuracy runs and their tables; ti
 speed-ups; claims, figures, explore: what the notebook shows.
 """
 
-from .claims import accuracy_claims, claims, timing_claims
+from .claims import CLAIMS, claim_values
 from .compute import accuracy, adaptivity, fit_slope, load_models, matched, mixed_states, slopes, summarise, truths
 from .explore import explorer
 from .figures import plot_adaptivity, plot_infidelity, plot_timing
 from .params import PARAMETERS, check
 from .timing import n_to_reach, seconds_at, speedups, time_fits, timing
 
-__all__ = ["PARAMETERS", "accuracy", "accuracy_claims", "adaptivity", "check", "claims", "explorer", "fit_slope",
+__all__ = ["CLAIMS", "PARAMETERS", "accuracy", "adaptivity", "check", "claim_values", "explorer", "fit_slope",
            "load_models", "matched", "mixed_states", "n_to_reach", "plot_adaptivity", "plot_infidelity",
-           "plot_timing", "seconds_at", "slopes", "speedups", "summarise", "time_fits", "timing", "timing_claims",
-           "truths"]
+           "plot_timing", "seconds_at", "slopes", "speedups", "summarise", "time_fits", "timing", "truths"]

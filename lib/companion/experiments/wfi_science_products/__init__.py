@@ -13,7 +13,7 @@ stand-ins are labelled (see ``companion.physics.wfi.analysis``):
 - throughput of the event finder against the 200 frames/s a 5 ms frame needs (:mod:`.throughput`).
 """
 
-from .claims import VOLATILE, claims
+from .claims import CLAIMS, claim_values
 from .compute import (accepted, area_lost_at, background_maps, format_summary, recognition_summary, sac_simulated,
                       simulate, spectra, vfaint_table, xray_recovery)
 from .explore import explorer
@@ -23,7 +23,7 @@ from .params import PARAMETERS, check
 from .throughput import throughput
 from .transients import example_light_curve, flare_study, latency_study, sky_background_rate, transient_study
 
-__all__ = ["PARAMETERS", "VOLATILE", "accepted", "area_lost_at", "background_maps", "check", "claims",
+__all__ = ["CLAIMS", "PARAMETERS", "accepted", "area_lost_at", "background_maps", "check", "claim_values",
            "example_light_curve", "explorer", "flare_study", "format_summary", "geant4", "geant4_background",
            "geant4_summary", "latency_study", "plot_flares", "plot_frame", "plot_geant4", "plot_sac", "plot_spectra",
            "plot_throughput", "plot_transients", "recognition_summary", "sac_geant4", "sac_simulated", "simulate",

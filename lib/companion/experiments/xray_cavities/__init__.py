@@ -4,10 +4,11 @@ Simulated cluster images go through three methods (the CNN with its ResNet radiu
 beta-model fit's residual significance, an unsharp mask), each with thresholds calibrated by one
 rule, and are scored against the truth at every count level (``compute``); the scatter of the
 radii over Poisson re-realisations is ``stability``. ``model`` trains the networks or loads the
-committed ones, ``claims`` judges the paper's claims, ``figures`` and ``explore`` show them.
+committed ones, ``claims`` declares the paper's claims (``CLAIMS``) and the values they read
+(``claim_values``), ``figures`` and ``explore`` show them.
 """
 
-from .claims import claims
+from .claims import CLAIMS, claim_values
 from .compute import (METHODS, by_size, calibrate, decoder_gain, deficit_sweep, evaluate, projection_check,
                       radius_pairs, test_set)
 from .explore import explorer
@@ -16,8 +17,8 @@ from .model import COMMITTED, get_model, load_committed, parameter_counts, train
 from .params import PARAMETERS, TRAINED, check
 from .stability import stability, stability_pairs, stability_summary
 
-__all__ = ["COMMITTED", "METHODS", "PARAMETERS", "TRAINED", "by_size", "calibrate", "check", "claims", "decoder_gain",
-           "deficit_sweep", "evaluate", "explorer", "get_model", "load_committed", "parameter_counts",
+__all__ = ["CLAIMS", "COMMITTED", "METHODS", "PARAMETERS", "TRAINED", "by_size", "calibrate", "check", "claim_values",
+           "decoder_gain", "deficit_sweep", "evaluate", "explorer", "get_model", "load_committed", "parameter_counts",
            "plot_accuracy", "plot_by_size", "plot_deficit", "plot_examples", "plot_stability", "plot_training",
            "projection_check", "radius_pairs", "stability", "stability_pairs", "stability_summary", "test_set",
            "train_models"]
