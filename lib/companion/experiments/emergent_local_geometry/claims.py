@@ -1,7 +1,7 @@
 """The claims of notebook 08 as data: ``CLAIMS`` says what each row tests and the rule that decides it,
 :func:`claim_values` turns the notebook's results into the named numbers the rules read.
 
-Thresholds, fixed from the paper's wording before any run (see the notebook's claims section):
+Thresholds, from the paper's wording and unchanged since the first commit (see the notebook's claims section):
 "exactly C directions" is a count within C +- 1 (diag p - p p^T has rank C - 1); "largely confined" the
 majority of ||g||^2; "transiently explores higher curvature ... then flatter" a peak at least 1.5 x the
 start, ending at most 0.75 x the peak; "training succeeds" at least 90% of the full-space test accuracy

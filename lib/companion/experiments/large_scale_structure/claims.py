@@ -14,7 +14,7 @@ barrier among the pairs. The toy's rows are exact computations of the model (rou
 ``LINE_TOL``): sanity rows, which hold in every seed unless the code is wrong (C2t also depends on
 the reach chosen for the toy).
 
-The rule of each seed was fixed before any run. Changed after a first look at results, as the
+The rule of each seed is unchanged since the first commit. Changed after a first look at results, as the
 ``revised`` notes say: the parameters of C2 and C2t (the largest scale, the toy's reach), and the way
 seeds combine into one row (each seed had its own row before), chosen knowing that C3a's seeds disagree.
 """
