@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from companion import claims as cl
 from companion import verdicts
-from companion.claims import AllOf, Above, Below, Claim, Rule
+from companion.claims import AllOf, Above, AtLeast, AtMost, Below, Claim, Rule
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
@@ -25,6 +25,14 @@ def test_above_without_noise_is_strict(values, verdict):
 def test_a_value_within_its_noise_of_the_threshold_is_undecided(v, verdict):
     assert Above("v", 1.0, noise="se")({"v": v, "se": 0.2}) == verdict
     assert Below("v", 1.0, noise=0.2)({"v": 2 - v}) == verdict  # the mirror image
+
+
+@pytest.mark.parametrize("rule, v, verdict", [
+    (AtLeast("v", 0.9), 0.9, "holds"), (AtLeast("v", 0.9), 0.89, "fails"), (AtMost("v", 0.05), 0.05, "holds"),
+    (AtMost("v", 0.05), 0.06, "fails"), (AtLeast("v", 0.9, noise=0.1), 0.9, "undecided")])
+def test_at_least_and_at_most_hold_at_the_threshold_itself(rule, v, verdict):
+    assert rule({"v": v}) == verdict
+    assert rule.text.startswith("v >= " if isinstance(rule, AtLeast) else "v <= ")
 
 
 def test_a_threshold_can_be_another_value_and_the_rule_names_what_it_reads():

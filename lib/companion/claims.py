@@ -55,6 +55,7 @@ class Above:
     threshold: float | str = 0.0
     noise: float | str = 0.0
     sign = 1
+    inclusive = False  # AtLeast / AtMost: the threshold itself holds
 
     @property
     def reads(self):
@@ -65,13 +66,13 @@ class Above:
         excess = self.sign * (v - t)
         if math.isnan(excess) or math.isnan(n):
             return UNDECIDED
-        if excess > n:
+        if excess > n or (self.inclusive and n == 0 and excess == 0):
             return HOLDS
         return FAILS if excess < -n or n == 0 else UNDECIDED
 
     @property
     def text(self):
-        op = ">" if self.sign > 0 else "<"
+        op = (">" if self.sign > 0 else "<") + ("=" if self.inclusive else "")
         noise = f" (undecided within ±{_text(self.noise)})" if self.noise != 0 else ""
         return f"{self.value} {op} {_text(self.threshold)}{noise}"
 
@@ -81,6 +82,20 @@ class Below(Above):
     """``value < threshold``, with the same noise band as :class:`Above`."""
 
     sign = -1
+
+
+@dataclass(frozen=True)
+class AtLeast(Above):
+    """``value >= threshold``: as :class:`Above`, but without noise the threshold itself holds."""
+
+    inclusive = True
+
+
+@dataclass(frozen=True)
+class AtMost(Below):
+    """``value <= threshold``: as :class:`Below`, but without noise the threshold itself holds."""
+
+    inclusive = True
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ...claims import FAILS, HOLDS, UNDECIDED, Above, AllOf, Below, Claim, Rule
+from ...claims import Above, AllOf, AtLeast, AtMost, Below, Claim
 from .params import E_TOL, FRAMES_NEEDED
 
 BAM = "The Background Analysis Module will perform more sophisticated flagging of potential background events"
@@ -27,40 +27,14 @@ TAM_FIELD = "detection of serendipitous transient X-ray sources in the field of 
 CPU = "is a highly capable secondary CPU that performs special processing on the science data stream"
 
 
-def _number(values, x):
-    value = values[x] if isinstance(x, str) else x
-    return float(value) if isinstance(value, (int, float)) else math.nan
-
-
-def _inclusive(value, bound, sign):
-    """``value >= bound`` (sign 1) or ``value <= bound`` (sign -1): holds at the bound itself."""
-    def decide(values):
-        excess = sign * (_number(values, value) - _number(values, bound))
-        return UNDECIDED if math.isnan(excess) else HOLDS if excess >= 0 else FAILS
-
-    reads = tuple(x for x in (value, bound) if isinstance(x, str))
-    text = bound if isinstance(bound, str) else f"{bound:g}"
-    return Rule(decide, reads, f"{value} {'>=' if sign > 0 else '<='} {text}")
-
-
-def at_least(value, floor):
-    """A share of k of n trials at least ``floor``: inclusive, as the notebook has always stated it."""
-    return _inclusive(value, floor, 1)
-
-
-def at_most(value, limit):
-    """A share of k of n trials at most ``limit`` (inclusive)."""
-    return _inclusive(value, limit, -1)
-
-
 BAND = ("The undecided band (within two standard errors of zero) was added when the claims became data, after the "
         "committed runs: a difference within it now makes the row undecided, where it made it fail. The condition "
         "for holding (more than two standard errors above zero) is unchanged.")
 
 CLAIMS = [
     Claim("C1a", "event recognition finds each isolated X-ray once, with its energy and a valid grade", "sanity",
-          AllOf(at_least("xray_found_once", 0.95), at_least("xray_energy_within_tol", 0.95),
-                at_least("xray_valid_grade", 0.95)),
+          AllOf(AtLeast("xray_found_once", 0.95), AtLeast("xray_energy_within_tol", 0.95),
+                AtLeast("xray_valid_grade", 0.95)),
           shows=f"{{xray_found_once:.3f}} found once, {{xray_energy_within_tol:.3f}} within {E_TOL:g} keV, "
                 "{xray_valid_grade:.3f} graded 0-12 ({isolated_xrays} photons)"),
     Claim("C1b", "few isolated X-rays are flagged by the 5x5 outer ring (VFAINT)", "sanity",
@@ -70,7 +44,7 @@ CLAIMS = [
           shows="{tracks_flagged_fraction:.4f} of {tracks_on_array} tracks; {track_events_accepted} track events "
                 "accepted"),
     Claim("C2a", "the event finder agrees with the Geant4 reference event list, event by event", "sanity",
-          at_least("g4_agree", 0.95),
+          AtLeast("g4_agree", 0.95),
           shows="{g4_agree:.4f} of {g4_reference_events} events agree; {g4_events_only_ours} extra"),
     Claim("C2b", "the Geant4 reader reproduces the FITS headers (frames and pixels)", "sanity",
           AllOf(Below("g4_frame_count_mismatch", 1), Below("g4_pixel_count_mismatch", 1)),
@@ -100,20 +74,20 @@ CLAIMS = [
           shows="{spectrum_rate_before:.3g} -> {spectrum_rate_after:.3g} counts/cm2/s/keV "
                 "(x{spectrum_after_over_before:.2f})"),
     Claim("C6a", "TAM: Bayesian blocks detect a flare of the target in 0.9 of light curves", "paper",
-          at_least("flare_detected", 0.9), sentence=TAM_TARGET,
+          AtLeast("flare_detected", 0.9), sentence=TAM_TARGET,
           shows="{flare_detected:.3f} of {flare_trials} light curves ({flare_amplitude:g}x for {flare_length:g} s "
                 "at {lc_rate:g} counts/s)"),
     Claim("C6b", "TAM: Bayesian blocks' false alarms on a constant target are at most p0", "paper",
-          at_most("flare_false_alarm", "flare_false_alarm_allowed"), sentence=TAM_TARGET,
+          AtMost("flare_false_alarm", "flare_false_alarm_allowed"), sentence=TAM_TARGET,
           shows="{flare_false_alarm:.3f} of {flare_false_alarm_trials} constant light curves "
                 "(p0 = {flare_false_alarm_allowed:g})"),
     Claim("C7a", "TAM: a serendipitous transient is found in 0.9 of skies, within two search windows", "paper",
-          AllOf(at_least("transient_detected", 0.9),
-                at_most("transient_latency_median_s", "transient_latency_limit_s")), sentence=TAM_FIELD,
+          AllOf(AtLeast("transient_detected", 0.9),
+                AtMost("transient_latency_median_s", "transient_latency_limit_s")), sentence=TAM_FIELD,
           shows="{transient_detected:.3f} of {transient_trials} at {transient_rate:g} counts/s, median latency "
                 "{transient_latency_median_s:.0f} s (two windows: {transient_latency_limit_s:g} s)"),
     Claim("C7b", "TAM: the sky search raises false alarms in at most tr_alpha of observations", "paper",
-          at_most("sky_false_alarm", "sky_false_alarm_allowed"), sentence=TAM_FIELD,
+          AtMost("sky_false_alarm", "sky_false_alarm_allowed"), sentence=TAM_FIELD,
           shows="{sky_false_alarm:.3f} of {sky_false_alarm_trials} transient-free observations "
                 "(allowed {sky_false_alarm_allowed:g})"),
     Claim("C8", "find_events alone, on frames already split into pixel lists, runs at >= 200 frames/s (1 core)",
