@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-COLUMNS = ("library", "method", "wall_s", "matvecs", "max_rel_err", "peak_mem_mb", "note")
-FORMATS = {"wall_s": ".2f", "max_rel_err": ".1e", "peak_mem_mb": ".0f"}
+COLUMNS = ("library", "method", "wall_s", "wall_median_s", "matvecs", "max_rel_err", "peak_mem_mb", "note")
+FORMATS = {"wall_s": ".2f", "wall_median_s": ".2f", "max_rel_err": ".1e", "peak_mem_mb": ".0f"}
+REPEATS = 5  # interleaved repeats per method: wall_s is their minimum, wall_median_s their median
 
 
 def _status_kb(field):
@@ -34,6 +35,26 @@ def measure(fn):
     return result, wall, peak
 
 
+def interleaved(methods, repeats=REPEATS):
+    """Run every method of ``methods`` (name -> zero-argument function) ``repeats`` times, interleaved
+    (A B A B ...), so that a slow spell of the machine hits every method alike.
+
+    Returns name -> {"result" (of the last run), "wall_s" (minimum), "wall_median_s", "peak_mem_mb" (largest)}.
+    Ratios between methods are taken from the minima: the least disturbed run of each.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats!r} must be at least 1")
+    walls, peaks, results = {name: [] for name in methods}, {name: [] for name in methods}, {}
+    for _ in range(repeats):
+        for name, fn in methods.items():
+            results[name], wall, peak = measure(fn)
+            walls[name].append(wall)
+            peaks[name].append(peak)
+    return {name: {"result": results[name], "wall_s": min(walls[name]),
+                   "wall_median_s": float(np.median(walls[name])),
+                   "peak_mem_mb": None if None in peaks[name] else max(peaks[name])} for name in methods}
+
+
 def max_rel_err(values, exact):
     """Largest |value - exact| / |exact| over paired eigenvalues."""
     values, exact = np.asarray(values, dtype=float), np.asarray(exact, dtype=float)
@@ -47,7 +68,7 @@ def by_magnitude(values):
 
 def format_table(rows):
     """A fixed-width side-by-side table of ``rows``."""
-    cells = [["n/a" if row[key] is None else format(row[key], FORMATS.get(key, "")) for key in COLUMNS]
+    cells = [["n/a" if row.get(key) is None else format(row[key], FORMATS.get(key, "")) for key in COLUMNS]
              for row in rows]
     widths = [max(len(key), *(len(c[i]) for c in cells)) for i, key in enumerate(COLUMNS)]
     lines = ["  ".join(key.ljust(w) for key, w in zip(COLUMNS, widths))]

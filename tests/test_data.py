@@ -384,3 +384,16 @@ def test_a_split_is_the_dataset_s_own_tensors_cast_as_asked():
     assert data.split()[0] is data.X_train  # already on the device in its dtype: no copy
     with pytest.raises(ValueError, match="choose 'train' or 'test'"):
         data.split("val")
+
+
+@pytest.mark.parametrize("name, shape, n_classes", [("standin-mnist", (1, 28, 28), 10),
+                                                    ("standin-cifar10", (3, 32, 32), 10),
+                                                    ("standin-cifar100", (3, 32, 32), 100)])
+def test_a_stand_in_has_its_dataset_s_shape_classes_and_range_and_is_the_same_every_time(name, shape, n_classes):
+    data, again = load(name, seed=0), load(name, seed=0)
+    assert data.input_shape == shape and data.n_classes == n_classes
+    assert torch.equal(data.X_train, again.X_train) and torch.equal(data.y_test, again.y_test)
+    assert 0.0 <= float(data.X_train.min()) and float(data.X_train.max()) <= 1.0  # unit-scaled 0-255
+    assert sorted(set(data.y_train.tolist())) == list(range(n_classes))
+    if name == "standin-cifar100":  # CIFAR-100's 20 super-classes of five labels each
+        assert data.superclasses == tuple(label // 5 for label in range(100))

@@ -20,6 +20,8 @@ MNIST1D_SEED = 0            # MNIST-1D is generated from this seed (train and te
 MNIST1D_SIZES = (4000, 1000)  # examples (train, test), each class-balanced
 _IDX_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+STANDIN_SEED = 0             # stand-ins are generated from this seed
+STANDIN_PER_CLASS = (20, 5)  # stand-in examples per class (train, test)
 _CIFAR_TARBALL = "cifar-10-python.tar.gz"
 _CIFAR100_TARBALL = "cifar-100-python.tar.gz"
 
@@ -118,6 +120,31 @@ def _read_cifar100():
     return X_train, fine_train, X_test, fine_test, superclass
 
 
+def _read_standin(shape, n_classes, superclass_size=0):
+    """Noisy class templates of a paper dataset's shape, value range 0-255 and classes (super-classes of
+    ``superclass_size`` consecutive labels where given): data of the right form for checking that a paper
+    preset runs end to end where its dataset cannot be downloaded. Learnable, but not the dataset."""
+    rng = np.random.default_rng(STANDIN_SEED)
+    templates = rng.uniform(0, 255, (n_classes, *shape))
+    out = []
+    for per_class in STANDIN_PER_CLASS:
+        y = np.repeat(np.arange(n_classes), per_class)
+        X = np.clip(templates[y] + rng.normal(0, 64, (len(y), *shape)), 0, 255).round()
+        out += [X.astype(np.float32), y]
+    if superclass_size:
+        out.append(np.arange(n_classes) // superclass_size)
+    return tuple(out)
+
+
+def _standin(name, shape, n_classes, superclass_size=0):
+    sizes = tuple(n * n_classes for n in STANDIN_PER_CLASS)
+    return _Spec("generated", f"a stand-in of {name}'s shape {shape} and {n_classes} classes: noisy class "
+                 f"templates, {sizes[0]}/{sizes[1]}, values 0-255 (for running paper presets where {name} "
+                 "cannot be downloaded; not the dataset)",
+                 lambda: _read_standin(shape, n_classes, superclass_size), sizes, 255.0,
+                 origin="generated on demand", labels=tuple(range(n_classes)))
+
+
 _SPECS = {
     "digits": _Spec("builtin", "scikit-learn's 8x8 handwritten digits, 1797 images, values 0-16; "
                     "no official split: a fixed stratified 20% test split (seed 0)",
@@ -146,6 +173,9 @@ _SPECS = {
     "wfi-geant4": _Spec("files", "Geant4 simulations of the Athena WFI particle background (MIT; "
                         "erwocky/geant4-scripts test_data): FITS pixel lists, event lists, blobs, frames; "
                         "not images, so fetch() it (downloaded)", None, (0, 0), None, labels=()),
+    "standin-mnist": _standin("mnist", (1, 28, 28), 10),
+    "standin-cifar10": _standin("cifar10", (3, 32, 32), 10),
+    "standin-cifar100": _standin("cifar100", (3, 32, 32), 100, superclass_size=5),
 }
 DATASETS = tuple(_SPECS)
 LOADABLE = tuple(name for name, spec in _SPECS.items() if spec.read is not None)  # what load() returns
