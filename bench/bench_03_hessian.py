@@ -7,7 +7,7 @@ from importlib.metadata import version
 import torch
 import torch.nn.functional as F
 
-from common import by_magnitude, max_rel_err, measure
+from common import by_magnitude, interleaved, max_rel_err, timing
 from companion.data import load
 from companion.landscape import HessianOperator, dense_hessian, lanczos
 from companion.nn import mlp, train
@@ -51,22 +51,25 @@ def hessian_top10():
     """Top-10 Hessian eigenvalues of a trained digits MLP: Lanczos and PyHessian against the dense Hessian."""
     k = 10
     model, X, y, final = digits_mlp()
-    op = HessianOperator(model, X, y)
-    lam, wall, peak = measure(lambda: torch.linalg.eigvalsh(dense_hessian(op)).numpy()[::-1])
-    exact_la, exact_lm = lam[:k], by_magnitude(lam)[:k]
-    setting = f"D={op.dim}, N={len(X)}, train loss {final['train_loss']:.3f}"
-    rows = [dict(library="companion", method="dense_hessian + eigvalsh", wall_s=wall, matvecs=op.dim,
-                 max_rel_err=0.0, peak_mem_mb=peak, note=f"exact answer; {setting}")]
-    for which, exact, order in (("LA", exact_la, "largest algebraic"), ("LM", exact_lm, "largest |l|")):
-        op = HessianOperator(model, X, y)
-        res, wall, peak = measure(lambda: lanczos(op, k, which=which))
-        values = res.eigenvalues.numpy()
-        rows.append(dict(library="companion", method=f"lanczos which={which}", wall_s=wall, matvecs=res.n_matvecs,
-                         max_rel_err=max_rel_err(values, exact), peak_mem_mb=peak,
+    dim = HessianOperator(model, X, y).dim
+    runs = interleaved({
+        "dense": lambda: torch.linalg.eigvalsh(dense_hessian(HessianOperator(model, X, y))).numpy()[::-1],
+        "LA": lambda: lanczos(HessianOperator(model, X, y), k, which="LA"),
+        "LM": lambda: lanczos(HessianOperator(model, X, y), k, which="LM"),
+        "pyhessian": lambda: pyhessian_top(model, X, y, k)})
+    lam = runs["dense"]["result"]
+    exact = {"LA": lam[:k], "LM": by_magnitude(lam)[:k]}
+    setting = f"D={dim}, N={len(X)}, train loss {final['train_loss']:.3f}"
+    rows = [dict(library="companion", method="dense_hessian + eigvalsh", **timing(runs["dense"]), matvecs=dim,
+                 max_rel_err=0.0, note=f"exact answer; {setting}")]
+    for which, order in (("LA", "largest algebraic"), ("LM", "largest |l|")):
+        res = runs[which]["result"]
+        rows.append(dict(library="companion", method=f"lanczos which={which}", **timing(runs[which]), matvecs=res.n_matvecs,
+                         max_rel_err=max_rel_err(res.eigenvalues.numpy(), exact[which]),
                          note=f"{order}; n_iter={res.n_iter}, estimated max residual {res.residuals.max():.0e}"))
-    (values, calls), wall, peak = measure(lambda: pyhessian_top(model, X, y, k))
-    rows.append(dict(library=f"pyhessian {version('pyhessian')}", method="eigenvalues(top_n=10)", wall_s=wall,
-                     matvecs=calls, max_rel_err=max_rel_err(by_magnitude(values), exact_lm), peak_mem_mb=peak,
+    values, calls = runs["pyhessian"]["result"]
+    rows.append(dict(library=f"pyhessian {version('pyhessian')}", method="eigenvalues(top_n=10)", **timing(runs["pyhessian"]),
+                     matvecs=calls, max_rel_err=max_rel_err(by_magnitude(values), exact["LM"]),
                      note="largest |l| (power iteration + deflation, maxIter=100, tol=1e-3), "
                           "its values sorted by |l| against the dense ones"))
     return rows

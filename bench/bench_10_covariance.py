@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from common import max_rel_err, measure
+from common import interleaved, max_rel_err, timing
 from companion.data import load
 from companion.landscape.covariance import covariance_spectrum, dense_covariance, minibatch_gradients
 from companion.nn import cnn, train
@@ -23,14 +23,15 @@ def covariance_top():
     """lambda_max(K), Tr(K) and K's L - 1 non-zero eigenvalues: Gram trick vs eigvalsh of the dense D x D covariance."""
     G = digits_cnn_gradients()
     L, D = G.shape
-    exact, wall, peak = measure(lambda: torch.linalg.eigvalsh(dense_covariance(G)).flip(0).numpy())
-    rows = [dict(library="torch", method="dense D x D covariance + eigvalsh", wall_s=wall, matvecs=None,
-                 max_rel_err=0.0, peak_mem_mb=peak, note=f"exact answer; L={L} mini-batch gradients, D={D}, float64")]
-    spec, wall, peak = measure(lambda: covariance_spectrum(G))
+    runs = interleaved({"dense": lambda: torch.linalg.eigvalsh(dense_covariance(G)).flip(0).numpy(),
+                        "gram": lambda: covariance_spectrum(G)})
+    exact, spec = runs["dense"]["result"], runs["gram"]["result"]
+    rows = [dict(library="torch", method="dense D x D covariance + eigvalsh", **timing(runs["dense"]), matvecs=None,
+                 max_rel_err=0.0, note=f"exact answer; L={L} mini-batch gradients, D={D}, float64")]
     values = spec.eigenvalues.numpy()
     trace_err = abs(spec.trace - exact.sum()) / exact.sum()
-    rows.append(dict(library="companion", method="covariance_spectrum (L x L Gram)", wall_s=wall, matvecs=None,
-                     max_rel_err=max_rel_err(values, exact[:spec.rank]), peak_mem_mb=peak,
+    rows.append(dict(library="companion", method="covariance_spectrum (L x L Gram)", **timing(runs["gram"]), matvecs=None,
+                     max_rel_err=max_rel_err(values, exact[:spec.rank]),
                      note=f"all {spec.rank} non-zero eigenvalues; lambda_max {spec.lam_max:.4g}, "
                           f"Tr(K) rel. err {trace_err:.0e}, inverse condition number {spec.inv_cond:.3g}; "
                           f"dense eigenvalues beyond L-1: at most {np.abs(exact[spec.rank:]).max() / exact[0]:.0e} "

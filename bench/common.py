@@ -55,6 +55,11 @@ def interleaved(methods, repeats=REPEATS):
                    "peak_mem_mb": None if None in peaks[name] else max(peaks[name])} for name in methods}
 
 
+def timing(run):
+    """The row columns of one method's :func:`interleaved` run: wall_s, wall_median_s, peak_mem_mb."""
+    return {key: run[key] for key in ("wall_s", "wall_median_s", "peak_mem_mb")}
+
+
 def max_rel_err(values, exact):
     """Largest |value - exact| / |exact| over paired eigenvalues."""
     values, exact = np.asarray(values, dtype=float), np.asarray(exact, dtype=float)

@@ -7,7 +7,8 @@ Entries live in ``bench/bench_NN_<topic>.py`` (NN: the notebook they serve), eac
 ``ENTRIES`` dict of functions that return lists of row dicts. Row keys (``common.COLUMNS``):
 library, method, wall_s (with wall_median_s: the minimum and median over ``common.interleaved``
 repeats, where an entry repeats), matvecs (work: matrix-vector products or updates), max_rel_err
-(against the exact answer; 0 for the exact answer itself), peak_mem_mb (peak resident memory above the start of the measurement; None where the platform cannot reset the peak), note.
+(against the exact answer; 0 for the exact answer itself), peak_mem_mb (peak resident memory above the
+start of the measurement; None where the platform cannot reset the peak), note.
 """
 
 import importlib

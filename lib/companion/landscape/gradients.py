@@ -1,10 +1,18 @@
-"""Per-example gradients: one gradient of a scalar per example, for every parameter, in one vectorised pass.
+"""Per-example gradients: one gradient of a scalar per example, for every parameter, in one batched pass.
 
 The stiffness notebook (06) needs g_i = grad_theta L(f_theta(x_i), y_i) for hundreds of
-examples at once; a loop of backward passes does this one example at a time. Here
-``torch.func.vmap`` maps ``torch.func.grad`` of a single-example function (the model called
-through ``functional_call`` on one input) over the batch, which gives all N gradients in
-one batched pass.
+examples at once; a loop of backward passes does this one example at a time. Two batched
+paths give the same numbers (to rounding):
+
+- layerwise (:mod:`companion.landscape.layerwise`): models whose every parametrised module is a
+  Linear or a plain Conv2d, with any parameter-free modules between them (activations,
+  pooling, flatten; the project's ``mlp`` and ``cnn`` without batch norm). One forward and one
+  backward pass per chunk give each layer's output gradients, and each example's weight
+  gradient is their outer product with that layer's input, summed over a Conv2d's positions
+  (BackPACK's and Opacus's form).
+- vmap, for every other model (batch norm, other parametrised layers): ``torch.func.vmap``
+  maps ``torch.func.grad`` of a single-example function (the model called through
+  ``functional_call`` on one input) over the batch.
 
 What is differentiated is any per-example scalar ``fn(output, target)`` of one example's
 output (shape ``(C,)``) and its target: :func:`cross_entropy` (the default, the per-example
@@ -14,17 +22,16 @@ tangent kernels). Rows come flattened in ``named_parameters()`` order, the order
 
 Batch normalisation: every gradient is that of the model in eval mode, so batch-norm layers
 use their running statistics and each example's output depends on that example alone. That
-is what makes a per-example gradient well defined; with batch statistics every output
-depends on the whole batch (BackPACK refuses train-mode batch norm for this reason, its
-issue #149). Dropout is off for the same reason.
+is what makes a per-example gradient well defined (and what the layerwise path relies on);
+with batch statistics every output depends on the whole batch (BackPACK refuses train-mode
+batch norm for this reason, its issue #149). Dropout is off for the same reason.
 
 Memory: ``memory_budget`` (bytes) bounds the transient memory of one chunk of examples,
-estimated by :func:`bytes_per_example`; the examples are processed in chunks of
-:func:`chunk_size` examples. :func:`per_example_grads` also returns the full (N, D) matrix
-(N * D * itemsize bytes, on top of the budget); :func:`per_example_gram` returns only the
-N1 x N2 matrix of dot products and never holds more than two chunks of gradients.
+estimated by :func:`bytes_per_example` (vmap) or :func:`layerwise_bytes_per_example`; the
+examples are processed in chunks sized to it. :func:`per_example_grads` also returns the full
+(N, D) matrix (N * D * itemsize bytes, on top of the budget); :func:`per_example_gram` returns
+only the N1 x N2 matrix of dot products and never holds more than two chunks of gradients.
 """
-
 
 import torch
 import torch.nn.functional as F
@@ -32,11 +39,14 @@ from torch.func import functional_call, grad, vmap
 
 from ..nn.flat import n_parameters, unflatten
 from ..nn.modes import in_mode
+from . import layerwise
 
 DEFAULT_BUDGET = 64 * 2**20  # bytes: 64 MiB per chunk unless told otherwise
-# Per example in a chunk, the estimate counts this many gradient-sized and activation-sized tensors. Measured
-# (bench/bench_06_gradients.py, 784-120-64-10 MLP, float32, CPU): about 3.8 gradient sizes per example
-# (the per-example gradients, their batched weight products, the flattened chunk and its copy into the result).
+# Per example in a vmap chunk, the estimate counts this many gradient-sized and activation-sized tensors. Measured
+# (784-120-64-10 MLP, float32, CPU): about 3.8 gradient sizes per example (the per-example gradients, their
+# batched weight products, the flattened chunk and its copy into the result, which is now written in place: an
+# upper bound since). The layerwise path writes each weight's outer products straight into the chunk: one
+# gradient size (see layerwise_bytes_per_example).
 GRADIENT_COPIES = 4
 ACTIVATION_COPIES = 4  # forward values, their gradients and masks
 
@@ -53,7 +63,16 @@ def logit(output, target):
 
 def _params(model):
     """The parameters gradients are taken for (those that require grad), detached, in named_parameters() order."""
-    return {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+    params = {name: p.detach() for name, p in model.named_parameters() if p.requires_grad}
+    if not params:
+        raise ValueError("the model has no parameters that require grad")
+    return params
+
+
+def _like_params(model, n):
+    """An uninitialised (n, D) tensor of the parameters' dtype, on their device."""
+    p = next(iter(_params(model).values()))
+    return torch.empty(n, n_params(model), dtype=p.dtype, device=p.device)
 
 
 def n_params(model):
@@ -90,13 +109,33 @@ def bytes_per_example(model, example):
     return (GRADIENT_COPIES * n_params(model) + ACTIVATION_COPIES * activation_numel(model, example)) * itemsize
 
 
-def chunk_size(model, X, memory_budget=DEFAULT_BUDGET):
-    """Examples per chunk so that one chunk's estimated memory stays within ``memory_budget`` bytes (at least 1)."""
+def layerwise_bytes_per_example(model, example):
+    """Estimated transient bytes one example costs in a chunk of the layerwise path (module docstring).
+
+    ``(D + 2 * D_conv + ACTIVATION_COPIES * A) * itemsize``: its gradient row, D_conv the
+    Conv2d weights (the convolution backward takes them repeated once per example and returns
+    its result before it is copied into the row) and A as in :func:`bytes_per_example`.
+    """
+    itemsize = next(iter(_params(model).values())).element_size()
+    conv = sum(m.weight.numel() for m in model.modules() if type(m) is torch.nn.Conv2d)
+    return (n_params(model) + 2 * conv + ACTIVATION_COPIES * activation_numel(model, example)) * itemsize
+
+
+def _estimate(model):
+    """The per-example memory estimate of the path :func:`per_example_grads` takes for ``model``."""
+    return layerwise_bytes_per_example if layerwise.supports(model) else bytes_per_example
+
+
+def chunk_size(model, X, memory_budget=DEFAULT_BUDGET, estimate=bytes_per_example):
+    """Examples per chunk so that one chunk's estimated memory stays within ``memory_budget`` bytes (at least 1).
+
+    ``estimate(model, example)``: bytes per example (:func:`bytes_per_example`, the vmap one, by default).
+    """
     if not memory_budget > 0:
         raise ValueError(f"memory_budget={memory_budget!r} must be a positive number of bytes")
     if len(X) == 0:
         raise ValueError("X holds no examples")
-    per = bytes_per_example(model, X[0])
+    per = estimate(model, X[0])
     return int(max(1, min(len(X), memory_budget // per)))
 
 
@@ -111,10 +150,7 @@ def _as_targets(targets, n, device):
 
 def _state(model):
     """(parameters that require grad, buffers) as they are now, detached, for ``functional_call``."""
-    params, buffers = _params(model), {k: v.detach() for k, v in model.named_buffers()}
-    if not params:
-        raise ValueError("the model has no parameters that require grad")
-    return params, buffers
+    return _params(model), {k: v.detach() for k, v in model.named_buffers()}
 
 
 def _vmapped(model, fn):
@@ -128,14 +164,10 @@ def _vmapped(model, fn):
     return params, vmap(grad(one), in_dims=(None, 0, 0))
 
 
-def iter_per_example_grads(model, X, targets=None, fn=cross_entropy, memory_budget=DEFAULT_BUDGET, chunk=None):
-    """Yield ``(start, stop, G)`` with G the (stop - start, D) flat per-example gradients of one chunk.
-
-    ``chunk`` fixes the examples per chunk; by default :func:`chunk_size` picks it from
-    ``memory_budget``. The model is evaluated in eval mode (see the module docstring).
-    """
-    n = len(X)
-    chunk = chunk_size(model, X, memory_budget) if chunk is None else int(chunk)
+def _chunks(model, X, targets, fn, memory_budget, chunk, out=None):
+    """Yield ``(start, stop, G)``, G the chunk's (stop - start, D) gradients, written into ``out[start:stop]`` if given."""
+    n, fast = len(X), layerwise.supports(model)
+    chunk = chunk_size(model, X, memory_budget, _estimate(model)) if chunk is None else int(chunk)
     if chunk < 1:
         raise ValueError(f"chunk={chunk!r} must be at least 1 example")
     targets = _as_targets(targets, n, X.device)
@@ -143,21 +175,34 @@ def iter_per_example_grads(model, X, targets=None, fn=cross_entropy, memory_budg
         params, per_example = _vmapped(model, fn)
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
-            grads = per_example(params, X[start:stop], targets[start:stop])
-            yield start, stop, torch.cat([g.reshape(stop - start, -1) for g in grads.values()], dim=1)
+            G = _like_params(model, stop - start) if out is None else out[start:stop]
+            if fast:
+                layerwise.write_grads(model, X[start:stop], targets[start:stop], fn, G)
+            else:
+                grads = per_example(params, X[start:stop], targets[start:stop])
+                torch.cat([g.reshape(stop - start, -1) for g in grads.values()], dim=1, out=G)
+            yield start, stop, G
+
+
+def iter_per_example_grads(model, X, targets=None, fn=cross_entropy, memory_budget=DEFAULT_BUDGET, chunk=None):
+    """Yield ``(start, stop, G)`` with G the (stop - start, D) flat per-example gradients of one chunk.
+
+    ``chunk`` fixes the examples per chunk; by default it is sized to ``memory_budget`` by the
+    estimate of the path taken (module docstring). The model is evaluated in eval mode.
+    """
+    yield from _chunks(model, X, targets, fn, memory_budget, chunk)
 
 
 def per_example_grads(model, X, targets=None, fn=cross_entropy, memory_budget=DEFAULT_BUDGET, chunk=None):
     """The (N, D) matrix of per-example gradients of ``fn(model(x_i), targets_i)``, rows in flat_params order.
 
     ``targets``: one per example (class indices for :func:`cross_entropy`, output indices for
-    :func:`logit`; None passes 0). Chunks are sized to ``memory_budget`` bytes.
+    :func:`logit`; None passes 0). Chunks are sized to ``memory_budget`` bytes and written
+    straight into the result, which is never held twice.
     """
-    out = None
-    for start, stop, G in iter_per_example_grads(model, X, targets, fn, memory_budget, chunk):
-        if out is None:  # filled in place: the result is never held twice
-            out = torch.empty(len(X), G.shape[1], dtype=G.dtype, device=G.device)
-        out[start:stop] = G
+    out = _like_params(model, len(X))
+    for _ in _chunks(model, X, targets, fn, memory_budget, chunk, out):
+        pass
     return out
 
 
@@ -181,7 +226,7 @@ def per_example_gram(model, X1, targets1=None, X2=None, targets2=None, fn=cross_
         G2 = G1 if same else per_example_grads(model, X2, targets2, fn, memory_budget / 2)
         return G1 @ G2.T
     # Two chunks of stored gradients plus the working memory of computing one.
-    per = bytes_per_example(model, X1[0]) + D * itemsize
+    per = _estimate(model)(model, X1[0]) + D * itemsize
     chunk = int(max(1, memory_budget // (2 * per)))
     K = torch.empty(len(X1), len(X2), dtype=next(iter(_params(model).values())).dtype, device=X1.device)
     for a, b, G1 in iter_per_example_grads(model, X1, targets1, fn, chunk=chunk):
