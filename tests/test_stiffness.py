@@ -44,7 +44,7 @@ MODELS = {
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_vmap_per_example_gradients_equal_the_loop(name):
+def test_per_example_gradients_equal_the_loop(name):  # mlp: layerwise; with batch norm: vmap
     X, y = _data(shape=(1, 6, 6) if name.startswith("cnn") else (6,))
     model = MODELS[name]()
     if "bn" in name:
@@ -373,10 +373,11 @@ def test_model_size_counts_the_notebook_models_parameters():
 
 # ------------------------------------------------------------------------------------------ claims
 
-def _claim_tables(fall=(0.02, 0.04)):
+def _claim_tables(fall=(0.02, 0.04), peak=-0.05):
     """Two seeds at the reference lr 0.1 (and 0.05 for the lr table), with numbers whose claim values are known."""
     curves = pd.DataFrame([
-        {"lr": 0.1, "seed": s, "step": step, "pairs": "train-test", "kind": kind, "within": w, "between": b}
+        {"lr": 0.1, "seed": s, "step": step, "epoch": step, "train_loss": 2.0 - 0.15 * step, "pairs": "train-test",
+         "kind": kind, "within": w, "between": b}
         for s in (0, 1)
         for step, kind, w, b in ((0, "cos", 0.9, -0.1), (10, "cos", 0.6 - 0.1 * s, -0.05), (0, "sign", 1.0, -0.1),
                                  (10, "sign", 0.9, -0.2 + 0.1 * s))])
@@ -384,8 +385,8 @@ def _claim_tables(fall=(0.02, 0.04)):
     xi = pd.DataFrame([{"lr": 0.1, "seed": s, "step": step, "xi": x, "s_near": sn, "near_is_max": True}
                        for s in (0, 1)
                        for step, x, sn in ((0, 3.0, 0.8), (5, 2.8 - 0.5 * s, 0.6), (10, 2.5, 0.5 - 0.1 * s))])
-    trend = pd.DataFrame({"seed": [0, 1], "between_init": [-0.1, -0.1], "between_max": [-0.05, -0.05],
-                          "between_star": [-0.05 - fall[0], -0.05 - fall[1]], "test_loss_min": [0.3, 0.4],
+    trend = pd.DataFrame({"seed": [0, 1], "between_init": [-0.1, -0.1], "between_max": [peak, peak],
+                          "between_star": [peak - fall[0], peak - fall[1]], "test_loss_min": [0.3, 0.4],
                           "test_loss_end": [0.35, 0.41]})
     lr_table = pd.DataFrame({"seed": [0, 0, 1, 1], "lr": [0.05, 0.1] * 2, "epoch": 2.0,
                              "xi_epoch": [2.0, 1.5, 2.0, math.inf],
@@ -399,24 +400,51 @@ def _claim_tables(fall=(0.02, 0.04)):
     return ex.Measured(curves, pd.DataFrame(), xi, {}), trend, lr_table, structure, layers
 
 
+def test_lr_slopes_are_least_squares_slopes_on_log_lr_per_seed():
+    lrs = [0.01, 0.1, 1.0, 10.0]
+    table = pd.DataFrame({"seed": [0] * 4 + [1] * 4, "lr": lrs * 2,
+                          "y": [2 * np.log10(lr) for lr in lrs] + [1.0, 0.0, 1.0, 0.0]})
+    assert ex.lr_slopes(table, "y") == pytest.approx([2.0, -0.2])  # seed 1: x = -2..1, y - 0.5 = +-0.5: -1 / 5
+    assert math.isnan(ex.lr_slopes(table.assign(y=[1.0, math.inf] * 4), "y")[0])
+
+
+def test_early_stiffness_reads_the_first_checkpoint_and_half_the_initial_loss():
+    curves = pd.DataFrame({"seed": 0, "lr": [0.1] * 3 + [1.0] * 3, "step": [0, 5, 10] * 2, "epoch": [0, 1, 2] * 2,
+                           "pairs": "train-test", "kind": "cos", "train_loss": [2.0, 1.5, 0.9, 2.0, 1.0, 0.1],
+                           "between": [-0.1, -0.08, -0.05, -0.1, 0.02, 0.0], "within": 0.5})
+    t = ex.early_stiffness(ex.Measured(curves, pd.DataFrame(), pd.DataFrame(), {})).set_index("lr")
+    assert t.between_first.tolist() == [-0.08, 0.02] and t.loss_first.tolist() == [1.5, 1.0]
+    assert t.between_half.tolist() == [-0.05, 0.02] and t.epoch_half.tolist() == [2, 1]
+    never = ex.early_stiffness(ex.Measured(curves.assign(train_loss=2.0), pd.DataFrame(), pd.DataFrame(), {}))
+    assert never.between_half.isna().all()
+
+
 def test_claim_values_read_every_seed_and_the_c2_noise_band():
     from companion import claims as cl
 
     measured, trend, lr_table, structure, layers = _claim_tables()
-    v = ex.claim_values(_p(lr=0.1, lrs=[0.05, 0.1], n_seeds=2), measured, trend, lr_table, structure, layers)
+    early = ex.early_stiffness(measured)
+    v = ex.claim_values(_p(lr=0.1, lrs=[0.05, 0.1], n_seeds=2), measured, trend, lr_table, structure, layers, early)
     assert v["cos_within_minus_between_end_min"] == pytest.approx(0.55)  # seed 1: 0.5 - (-0.05)
     assert v["sign_within_minus_between_end_min"] == pytest.approx(1.0)  # seed 1: 0.9 - (-0.1)
     assert v["cos_within_minus_between_init_min"] == pytest.approx(1.0)
     assert v["test_loss_rise_after_min_smallest"] == pytest.approx(0.01)
     assert v["between_rise_mean"] == pytest.approx(0.05) and v["between_rise_se2"] == pytest.approx(0.0)
-    assert v["between_fall_mean"] == pytest.approx(0.03)  # falls 0.02 and 0.04: sd 0.01414, 2 SE = 2 * 0.01
-    assert v["between_fall_se2"] == pytest.approx(0.02) and v["between_fall_by_seed"] == "0.020, 0.040"
+    # a negative peak falling by 0.02 and 0.04 moves away from 0: a decay towards 0 of -0.02 and -0.04
+    assert v["between_decay_mean"] == pytest.approx(-0.03)  # sd 0.01414, 2 SE = 2 * 0.01
+    assert v["between_decay_se2"] == pytest.approx(0.02) and v["between_decay_by_seed"] == "-0.020, -0.040"
+    assert v["between_peak_mean"] == pytest.approx(-0.05) and v["between_peak_se2"] == pytest.approx(0.0)
+    # lr 0.05 -> 0.1: between-class S_cos 0.5 -> -0.05 at the first checkpoint (step 10, loss 0.5: half of 2.0)
+    slope = -0.55 / math.log10(2)
+    assert v["between_first_lr_slope_mean"] == pytest.approx(slope) and v["between_first_lr_slope_se2"] == 0
+    assert v["between_half_lr_slope_mean"] == pytest.approx(slope) and v["first_epoch"] == 10
     assert v["nearest_bin_stiffness_end_min"] == pytest.approx(0.4) and v["seeds_nearest_bin_not_stiffest"] == 0
     assert (v["xi_init_max"], v["xi_end_min"], v["xi_end_minus_init_max"]) == (3.0, 2.5, -0.5)
     assert v["xi_step_spearman_max"] == pytest.approx(-0.5)  # seed 1: xi 3.0, 2.3, 2.5 is not monotone
     assert v["xi_step_spearman_by_seed"] == "-1.00, -0.50" and v["seeds_xi_end_infinite"] == 0
-    # seed 0: xi 2.0 -> 1.5 falls; seed 1: 2.0 -> inf rises; at matched loss inf -> inf is a tie, not a fall
-    assert v["xi_epoch_vs_lr_largest_step"] == math.inf and v["xi_loss_vs_lr_largest_step"] == pytest.approx(0.2)
+    # seed 0: xi 2.0 -> 1.5 falls; seed 1 has an infinite xi: no slope, so the mean is not a number (undecided)
+    assert v["xi_epoch_lr_slopes"] == f"{-0.5 / math.log10(2):.3f}, nan" and math.isnan(v["xi_epoch_lr_slope_mean"])
+    assert math.isnan(v["xi_loss_lr_slope_mean"])
     assert v["xi_epoch_by_seed"] == "2.000 / 1.500; 2.000 / inf" and v["loss_levels_by_seed"] == "0.100, 0.200"
     assert v["within_epoch_vs_lr_largest_step"] == pytest.approx(-0.05)
     assert v["within_loss_vs_lr_largest_step"] == pytest.approx(-0.1) and v["within_epoch_by_lr"] == "0.650 / 0.525"
@@ -425,23 +453,27 @@ def test_claim_values_read_every_seed_and_the_c2_noise_band():
     assert v["layer_seeds_nearest_bin_not_stiffest"] == 1 and v["layer_seeds_xi_infinite"] == 1
     assert v["layer_nearest_bin_stiffness_min"] == pytest.approx(0.3)
     rows = {r["id"]: r["verdict"] for r in cl.evaluate(ex.CLAIMS, v)}
-    assert rows == {"C1": "holds", "C2": "holds", "C3a": "holds", "C7": "fails", "C9": "fails", "C3b": "holds",
-                    "C4": "fails", "C5": "fails", "C6": "holds"}  # C8 is left out: its values are absent
+    assert rows == {"C1": "holds", "C2": "fails", "C3a": "holds", "C10a": "fails", "C10b": "fails",
+                    "C11a": "undecided", "C11b": "undecided", "C7": "fails", "C9": "fails", "C3b": "holds",
+                    "C4": "undecided", "C5": "undecided", "C6": "holds"}  # C8 is left out: its values are absent
 
 
-def test_c2_is_undecided_within_two_standard_errors_and_fails_when_the_peak_is_at_t_star():
+def test_c2_reads_the_decay_towards_zero_within_two_standard_errors():
     from companion import claims as cl
 
     p = _p(lr=0.1, lrs=[0.05, 0.1], n_seeds=2)
 
-    def verdict(fall):
-        measured, trend, lr_table, structure, layers = _claim_tables(fall)
-        rows = cl.evaluate(ex.CLAIMS, ex.claim_values(p, measured, trend, lr_table, structure, layers))
-        return next(r["verdict"] for r in rows if r["id"] == "C2")
+    def verdict(fall, peak):
+        measured, trend, lr_table, structure, layers = _claim_tables(fall, peak)
+        values = ex.claim_values(p, measured, trend, lr_table, structure, layers, ex.early_stiffness(measured))
+        return next(r["verdict"] for r in cl.evaluate(ex.CLAIMS, values) if r["id"] == "C2")
 
-    assert verdict((0.0, 0.008)) == cl.UNDECIDED  # mean 0.004 within 2 SE = 0.008
-    assert verdict((0.0, 0.0)) == cl.FAILS  # the peak is at t* in every seed
+    assert verdict((0.02, 0.04), peak=0.1) == cl.HOLDS  # a positive peak falls towards 0
+    assert verdict((0.0, 0.008), peak=0.1) == cl.UNDECIDED  # mean 0.004 within 2 SE = 0.008
+    assert verdict((0.0, 0.0), peak=0.1) == cl.FAILS  # the peak is at t* in every seed
+    assert verdict((0.22, 0.24), peak=0.1) == cl.FAILS  # it falls past 0, to -0.12 and -0.14: further from 0
+    assert verdict((0.02, 0.04), peak=-0.05) == cl.FAILS  # a negative peak that falls moves away from 0
     structure = _claim_tables()[3].assign(same_group=0.1, other_group=[0.0, 0.0, 0.05, -0.1])
     measured, trend, lr_table, _, layers = _claim_tables()
-    v = ex.claim_values(p, measured, trend, lr_table, structure, layers)
+    v = ex.claim_values(p, measured, trend, lr_table, structure, layers, ex.early_stiffness(measured))
     assert v["superclass_same_minus_other_min"] == pytest.approx(0.05)  # last checkpoint: 0.1 - 0.05, 0.1 + 0.1

@@ -27,8 +27,9 @@ one SGD step of the default MLP took 0.5 ms with one thread against 23 ms with t
 contend with other processes, and one thread fixes the order of every reduction.
 """
 
-from .claims import CLAIMS, claim_values
-from .compute import class_structure, figure_steps, matrices_table, reference, training_trend, xi_vs_lr
+from .claims import CLAIMS, claim_values, lr_slopes
+from .compute import (class_structure, early_stiffness, figure_steps, matrices_table, reference, training_trend,
+                      xi_vs_lr)
 from .explore import explorer
 from .figures import plot_class_matrices, plot_distance, plot_layers, plot_training, plot_xi_vs_lr
 from .measure import Measured, layer_distance, measure_runs, probes
@@ -37,8 +38,7 @@ from .training import (histories, load_data, make_model, model_size, run_summary
                        train_runs)
 
 __all__ = ["CLAIMS", "CLAIM_PAIRS", "PAIRS", "PARAMETERS", "THREADS", "Measured", "check", "claim_values",
-           "class_structure", "explorer", "figure_steps", "histories", "layer_distance", "load_data", "make_model",
-           "matrices_table",
-           "measure_runs", "model_size", "plot_class_matrices", "plot_distance", "plot_layers", "plot_training",
-           "plot_xi_vs_lr", "probes", "reference", "run_summary", "schedule", "superclasses", "train_runs",
-           "training_trend", "xi_vs_lr"]
+           "class_structure", "early_stiffness", "explorer", "figure_steps", "histories", "layer_distance",
+           "load_data", "lr_slopes", "make_model", "matrices_table", "measure_runs", "model_size",
+           "plot_class_matrices", "plot_distance", "plot_layers", "plot_training", "plot_xi_vs_lr", "probes",
+           "reference", "run_summary", "schedule", "superclasses", "train_runs", "training_trend", "xi_vs_lr"]

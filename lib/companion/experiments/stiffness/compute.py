@@ -55,6 +55,23 @@ def xi_vs_lr(measured):
     return pd.DataFrame(rows)
 
 
+def early_stiffness(measured, kind="cos", pairs=CLAIM_PAIRS):
+    """Per seed and lr: between- and within-class stiffness at the first checkpoint after init (matched epoch:
+    what each learning rate learns first) and at the first checkpoint whose training loss is at most half its
+    value at init (matched early progress; NaN if the run never gets there), with the training losses there."""
+    c = measured.curves[(measured.curves.pairs == pairs) & (measured.curves.kind == kind)]
+    rows = []
+    for (s, lr), t in c.groupby(["seed", "lr"]):
+        t = t.sort_values("step")
+        first = t[t.step > 0].iloc[0]
+        half = t[t.train_loss <= t.train_loss.iloc[0] / 2]
+        at = half.iloc[0] if len(half) else pd.Series(np.nan, index=t.columns)
+        rows.append({"seed": s, "lr": lr, "epoch_first": first.epoch, "loss_first": first.train_loss,
+                     "between_first": first["between"], "within_first": first["within"], "epoch_half": at.epoch,
+                     "loss_half": at.train_loss, "between_half": at["between"]})
+    return pd.DataFrame(rows)
+
+
 def class_structure(data, p, measured):
     """Per seed and checkpoint of the reference lr, from the train-test S_cos class matrix (symmetrised): the
     Spearman correlation of off-diagonal stiffness with the distance between class-mean training inputs, and,
