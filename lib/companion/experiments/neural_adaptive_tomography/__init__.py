@@ -14,12 +14,13 @@ speed-ups; claims, figures, explore: what the notebook shows.
 """
 
 from .claims import CLAIMS, claim_values
-from .compute import accuracy, adaptivity, fit_slope, load_models, matched, mixed_states, slopes, summarise, truths
+from .compute import accuracy, adaptivity, baseline_check, fit_slope, load_models, matched, mixed_states, slopes, summarise, truths
 from .explore import explorer
 from .figures import plot_adaptivity, plot_infidelity, plot_timing
 from .params import PARAMETERS, check
-from .timing import n_to_reach, seconds_at, speedups, time_fits, timing
+from .timing import n_to_reach, per_copy_accuracy, seconds_at, speedups, time_fits, timing
 
-__all__ = ["CLAIMS", "PARAMETERS", "accuracy", "adaptivity", "check", "claim_values", "explorer", "fit_slope",
-           "load_models", "matched", "mixed_states", "n_to_reach", "plot_adaptivity", "plot_infidelity",
-           "plot_timing", "seconds_at", "slopes", "speedups", "summarise", "time_fits", "timing", "truths"]
+__all__ = ["CLAIMS", "PARAMETERS", "accuracy", "adaptivity", "baseline_check", "check", "claim_values", "explorer",
+           "fit_slope", "load_models", "matched", "mixed_states", "n_to_reach", "per_copy_accuracy", "plot_adaptivity",
+           "plot_infidelity", "plot_timing", "seconds_at", "slopes", "speedups", "summarise", "time_fits", "timing",
+           "truths"]

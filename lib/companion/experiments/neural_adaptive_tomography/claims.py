@@ -11,15 +11,17 @@ The thresholds are those of the notebook's first commit and have not changed sin
   matter": below 2;
 * "O(log n)": the log-log slope of time against n below 0.3 (log n has local slope 1 / ln n, 0.1 at 10^4),
   while the per-copy Bayes filter's is above 0.7 (polynomial, near linear);
-* "~10^6 speed-up at n = 10^7": above 10^5 at ``extrapolate_to`` (within a factor 10 of the claim);
-  "orders of magnitude faster" than the batched Bayes filter on the same schedule: above 100.
+* "~10^6 speed-up at n = 10^7": above 10^5 at ``extrapolate_to`` (within a factor 10 of the claim), at matched
+  infidelity; "orders of magnitude faster" than the batched Bayes filter on the same schedule: above 100.
 
-Every quantity is continuous, so strict and inclusive bounds decide alike. No noise band is declared: the record
-holds no standard error of a median ratio over the few true states. C1-C3 rest on wall-clock time: they are
-``timed`` rows, printed apart (two runs of one commit have flipped the two-qubit C1 and C2).
+Every quantity is continuous, so strict and inclusive bounds decide alike. C2 declares a noise band, the 95%
+interval of its extrapolation (from that of the per-copy filter's fitted time slope), in log10; the other rows
+declare none (the record holds no standard error of a median ratio over the few true states). C4-C6 are undecided
+when the Bayes baseline they compare with has not converged (``baseline_drift`` above ``DRIFT``). C1-C3 rest on
+wall-clock time: they are ``timed`` rows, printed apart.
 """
 
-from ...claims import Above, AllOf, Below, Claim
+from ...claims import UNDECIDED, Above, AllOf, Below, Claim, Rule
 
 LOG_N = (r"We successfully replace the Bayesian calculation that requires computational time of "
          r"$O(\mathrm{poly}(n))$ with a learned heuristic whose time complexity empirically scales as $O(\log(n))$ "
@@ -30,9 +32,18 @@ SAME = "while retaining the same reconstruction accuracy"
 ADAPTIVITY = ("We discuss the value of measurement adaptivity for each POVM type, demonstrating that its effect is "
               "significant only for basis POVMs.")
 EXTRAPOLATION = ("The per-copy filter's time at 10^7 was first extrapolated with a power law fitted to its timed "
-                 "points; that swung the speed-up by two orders of magnitude between runs, so before the first commit "
-                 "it became linear at the cost per copy of the last doubling, a lower bound. The threshold is "
-                 "unchanged.")
+                 "points, then (before the first commit) linearly at the cost per copy of its last doubling, which "
+                 "varied 8-fold between runs and flipped the verdict; and the speed-up assumed the per-copy filter "
+                 "as accurate per copy as the batched one, which it is not (it is more accurate). Revised after "
+                 "seeing those results: timing on one thread, the median of repeats; a power law fitted to the "
+                 "per-copy times with its 95% interval, the verdict undecided when 10^5 lies inside the interval; the "
+                 "speed-up compares the time each filter needs to reach the per-copy filter's infidelity at its "
+                 "largest n. The threshold (10^5) is unchanged.")
+DRIFT = 1.5  # C4-C6 are undecided unless the Bayes baseline is within this factor of a run with 2x particles and moves
+CONVERGED = ("Added after seeing that the two-qubit baseline (400 particles, 2 moves) had not converged (a run with "
+             "2,000 particles and 30 moves was 18 times more accurate at n = 25,600): the baseline now makes more "
+             "moves, and these rows are undecided unless it agrees within 1.5x with a run of twice the particles and "
+             "moves. The threshold of the claim is unchanged.")
 
 
 def _log_time(cid, q):
@@ -46,27 +57,37 @@ def _log_time(cid, q):
 
 def _million(cid, q):
     s = f"_{q}q"
-    return Claim(cid, f"~10^6 faster than the per-copy Bayes update at n = 10^7 (extrapolated), at matched accuracy "
-                 f"({q}q)", "paper",
-                 AllOf(Above("speedup_per_copy_extrapolated" + s, 1e5), Below("worst_accuracy_ratio" + s,
-                                                                              "matched_within")),
+    return Claim(cid, f"~10^6 faster than the per-copy Bayes update at n = 10^7 (extrapolated), at matched infidelity "
+                 f"({q}q)", "paper", Above("log10_speedup_extrapolated" + s, 5, noise="log10_speedup_halfwidth" + s),
                  sentence=MILLION, revised=EXTRAPOLATION, timed=True,
-                 shows=f"{{speedup_per_copy_extrapolated{s}:.1e}} at n = {{n_extrapolated:.0e}} (extrapolated), "
-                       f"{{speedup_per_copy{s}:.1e}} at n = {{n_largest{s}}} (Bayes matches it at n = "
-                       f"{{n_bayes_matching{s}:.2e}}); worst accuracy ratio {{worst_accuracy_ratio{s}:.2f}}")
+                 shows=f"{{speedup_extrapolated{s}:.1e}} [{{speedup_extrapolated_low{s}:.1e}}, "
+                       f"{{speedup_extrapolated_high{s}:.1e}}] at n = {{n_extrapolated:.0e}} (extrapolated: per-copy "
+                       f"slope {{time_slope_per_copy{s}:.2f}} +- {{slope_halfwidth_per_copy{s}:.2f}}); measured "
+                       f"{{speedup_per_copy{s}:.1f}} at infidelity {{target_infidelity{s}:.1e}} (per-copy n = "
+                       f"{{n_per_copy{s}}}, neural n = {{n_neural{s}:.0f}})")
+
+
+def _converged(rule, q):
+    """``rule``, but undecided when the qubit count's Bayes baseline has not converged (C4-C6 compare with it)."""
+    def decide(values, rule=rule, q=q):
+        return UNDECIDED if not values[f"baseline_drift_{q}q"] <= DRIFT else rule(values)
+    return Rule(decide, (*rule.reads, f"baseline_drift_{q}q"),
+                f"{rule.text}, undecided unless baseline_drift_{q}q <= {DRIFT}")
 
 
 def _batched(cid, q):
     s = f"_{q}q"
     return Claim(cid, f"orders of magnitude faster than Bayes on the same doubling batches, at matched accuracy "
                  f"({q}q)", "mechanism", Above("speedup_bayes" + s, 100), sentence=FASTER, timed=True,
-                 shows=f"{{speedup_bayes{s}:.1f}}x at matched accuracy (n = {{n_largest{s}}})")
+                 shows=f"{{speedup_bayes{s}:.1f}}x at infidelity {{target_infidelity{s}:.1e}} (Bayes n = "
+                       f"{{n_bayes{s}:.0f}}, neural n = {{n_neural{s}:.0f}})")
 
 
 def _same_accuracy(cid, q):
     s = f"_{q}q"
     return Claim(cid, f"the learned update keeps the Bayesian filter's accuracy, in every configuration ({q}q)",
-                 "paper", Below("worst_accuracy_ratio" + s, "matched_within"), sentence=SAME,
+                 "paper", _converged(Below("worst_accuracy_ratio" + s, "matched_within"), q), sentence=SAME,
+                 revised=CONVERGED,
                  shows=f"neural / Bayes infidelity at n_max: {{accuracy_ratios{s}}}")
 
 
@@ -76,7 +97,8 @@ def _adaptivity(cid, kind, q, matters):
              "full_rank": f"adaptivity does not matter for full-rank states (pauli, Hilbert-Schmidt states, {q}q)"}
     rule = Above("adaptivity_ratio" + s, 2) if matters else Below("adaptivity_ratio" + s, 2)
     return Claim(cid, f"adaptivity matters significantly for basis POVMs ({kind}, {q}q)" if matters else claim[kind],
-                 "mechanism" if kind == "full_rank" else "paper", rule, sentence=ADAPTIVITY,
+                 "mechanism" if kind == "full_rank" else "paper", _converged(rule, q), sentence=ADAPTIVITY,
+                 revised=CONVERGED,
                  shows=f"ratio {{adaptivity_ratio{s}:.1f}}; slopes {{slope_fixed{s}:.2f}} fixed, "
                        f"{{slope_adaptive{s}:.2f}} adaptive")
 
@@ -113,18 +135,24 @@ def _adaptivity_values(q, adapt, mixed_adapt):
 
 
 def _timing_values(q, fits, speed):
-    """C1-C3: time slopes of the three filters and the speed-ups at matched accuracy (wall-clock time)."""
-    f = fits[fits.qubits == q].set_index("method").time_slope
+    """C1-C3: time slopes of the three filters and the speed-ups at matched infidelity (wall-clock time)."""
+    f = fits[fits.qubits == q].set_index("method")
     sp = speed[speed.qubits == q].iloc[0]
-    return {f"time_slope_neural_{q}q": float(f["neural"]), f"time_slope_bayes_{q}q": float(f["bayes"]),
-            f"time_slope_per_copy_{q}q": float(f["per-copy"]), f"n_largest_{q}q": int(sp.n),
-            f"n_bayes_matching_{q}q": float(sp.n_bayes), f"speedup_per_copy_{q}q": float(sp.speedup_per_copy),
-            f"speedup_per_copy_extrapolated_{q}q": float(sp.speedup_per_copy_big),
-            f"speedup_bayes_{q}q": float(sp.speedup_bayes)}
+    return {f"time_slope_neural_{q}q": float(f.time_slope["neural"]), f"time_slope_bayes_{q}q":
+            float(f.time_slope["bayes"]), f"time_slope_per_copy_{q}q": float(f.time_slope["per-copy"]),
+            f"slope_halfwidth_per_copy_{q}q": float(f.slope_halfwidth["per-copy"]),
+            f"target_infidelity_{q}q": float(sp.target_infidelity), f"n_per_copy_{q}q": int(sp.n_per_copy),
+            f"n_neural_{q}q": float(sp.n_neural), f"n_bayes_{q}q": float(sp.n_bayes),
+            f"speedup_per_copy_{q}q": float(sp.speedup_per_copy), f"speedup_bayes_{q}q": float(sp.speedup_bayes),
+            f"speedup_extrapolated_{q}q": float(sp.speedup_big), f"speedup_extrapolated_low_{q}q":
+            float(sp.speedup_big_low), f"speedup_extrapolated_high_{q}q": float(sp.speedup_big_high),
+            f"log10_speedup_extrapolated_{q}q": float(sp.log10_speedup_big),
+            f"log10_speedup_halfwidth_{q}q": float(sp.log10_halfwidth)}
 
 
-def claim_values(p, adapt, match, mixed_adapt=None, fits=None, speed=None):
-    """The named numbers ``CLAIMS`` read, per qubit count of ``p.qubits`` (suffix ``_1q``, ``_2q``).
+def claim_values(p, adapt, match, check, mixed_adapt=None, fits=None, speed=None):
+    """The named numbers ``CLAIMS`` read, per qubit count of ``p.qubits`` (suffix ``_1q``, ``_2q``); ``check``
+    is the baseline's convergence check (``baseline_check``).
 
     ``mixed_adapt`` (full-rank states) and the timing tables ``fits`` and ``speed`` are optional: without them
     their rows are left out of the table.
@@ -133,6 +161,7 @@ def claim_values(p, adapt, match, mixed_adapt=None, fits=None, speed=None):
     for q in p.qubits:
         values.update(_accuracy_values(q, match))
         values.update(_adaptivity_values(q, adapt, mixed_adapt))
+        values[f"baseline_drift_{q}q"] = float(check[check.qubits == q].drift.iloc[0])
         if fits is not None and speed is not None:
             values.update(_timing_values(q, fits, speed))
             values["n_extrapolated"] = int(p.extrapolate_to)

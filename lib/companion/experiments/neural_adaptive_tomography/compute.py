@@ -14,7 +14,7 @@ from ...physics.tomography import neural, runs
 from ...physics.tomography import quantum as Q
 from ...physics.tomography.measurement import Scheme
 from ...rng import numpy_rng
-from .params import METHODS, n_max_of, n_particles_of, n_states_of, train_episodes_of
+from .params import METHODS, mh_steps_of, n_max_of, n_particles_of, n_states_of, train_episodes_of
 
 
 def schedule(p, qubits):
@@ -52,13 +52,13 @@ def load_models(p):
     return models, pd.DataFrame(rows)
 
 
-def track(p, qubits, truth, scheme, method, models, ns=None, n_particles=None):
-    """One filter's rows (run_rounds) for ``truth`` under ``scheme``, on the qubit count's schedule and particles
-    unless ``ns`` and ``n_particles`` are given."""
+def track(p, qubits, truth, scheme, method, models, ns=None, n_particles=None, mh_steps=None):
+    """One filter's rows (run_rounds) for ``truth`` under ``scheme``, on the qubit count's schedule, particles and
+    moves unless ``ns``, ``n_particles`` and ``mh_steps`` are given."""
     return runs.run_rounds(truth, scheme, schedule(p, qubits) if ns is None else ns,
                            n_particles or n_particles_of(p, qubits), p.seed, method=method,
                            resampler=neural.as_resampler(models[qubits]) if method == "neural" else None,
-                           mh_steps=p.mh_steps)[0]
+                           mh_steps=mh_steps_of(p, qubits) if mh_steps is None else mh_steps)[0]
 
 
 def accuracy(p, models):
@@ -130,3 +130,26 @@ def mixed_states(p):
             rows = track(p, q, truth, Scheme("pauli", q, adaptive, p.adaptive_fraction), "bayes", {})
             frames.append(pd.DataFrame(rows).assign(qubits=q, povm="pauli", adaptive=adaptive, method="bayes"))
     return pd.concat(frames, ignore_index=True)
+
+
+def baseline_check(p, summary):
+    """Has the Bayes baseline converged? Per qubit count, the adaptive Pauli configuration (the timed one) rerun
+    on the same true states up to ``check_n_max`` with twice the particles and twice the moves (at least 4).
+
+    Returns per qubit count: n, the baseline's median infidelity there (from ``summary``), the reference's, and
+    their ratio ``drift`` (baseline / reference; near 1 when more particles and moves change nothing).
+    """
+    rows = []
+    for q in p.qubits:
+        ns = runs.geometric_schedule(p.n_min, p.check_n_max)[0]
+        scheme = Scheme("pauli", q, True, p.adaptive_fraction)
+        ref = pd.DataFrame(track(p, q, truths(p, q), scheme, "bayes", {}, ns, 2 * n_particles_of(p, q),
+                                 max(4, 2 * mh_steps_of(p, q))))
+        n = int(ns[-1])
+        base = summary[(summary.qubits == q) & (summary.povm == "pauli") & summary.adaptive
+                       & (summary.method == "bayes") & (summary.n == n)]["median"].iloc[0]
+        reference = float(ref[ref.n == n].infidelity.median())
+        rows.append({"qubits": q, "n": n, "particles": 2 * n_particles_of(p, q),
+                     "mh_steps": max(4, 2 * mh_steps_of(p, q)), "baseline": float(base), "reference": reference,
+                     "drift": float(base) / reference})
+    return pd.DataFrame(rows)

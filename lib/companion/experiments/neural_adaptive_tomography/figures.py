@@ -34,9 +34,10 @@ def plot_infidelity(summary):
     return fig
 
 
-def plot_timing(tim, fits, speed, n_from=1000):
-    """Processing time against n for the three filters (log-log), with the fits used for extrapolation (drawn
-    from ``n_from`` on for the batched filters, where a + b log2 n was fitted)."""
+def plot_timing(tim, fits, speed):
+    """Processing time against n for the three filters (log-log): measured medians as points, the extrapolation
+    to ``n_big`` dashed (per-copy: its fitted power law, shaded over the slope's 95% interval; batched filters:
+    a + b log2 n)."""
     import matplotlib.pyplot as plt
 
     qs = sorted(tim.qubits.unique())
@@ -44,15 +45,18 @@ def plot_timing(tim, fits, speed, n_from=1000):
     colors = {"neural": "C1", "bayes": "C0", "per-copy": "C2"}
     for ax, q in zip(axes[0], qs):
         big = float(speed[speed.qubits == q].n_big.iloc[0])
-        grid = np.logspace(np.log10(tim.n.min()), np.log10(big), 50)
         for method, g in tim[tim.qubits == q].groupby("method"):
-            g = g.groupby("n").seconds.max()
-            ax.plot(g.index, g.values, "o", ms=3, color=colors[method], label=method)
-            g_fit = grid if method == "per-copy" else grid[grid >= n_from]
-            ax.plot(g_fit, [seconds_at(fits, q, method, n) for n in g_fit], color=colors[method], lw=0.8, ls="--")
+            g = g.groupby("n").seconds.median()
+            ax.plot(g.index, g.values, "o-", ms=3, lw=0.8, color=colors[method], label=f"{method} (measured)")
+            ext = np.logspace(np.log10(g.index.max()), np.log10(big), 20)
+            ax.plot(ext, [seconds_at(fits, q, method, n) for n in ext], color=colors[method], lw=0.8, ls="--")
+            if method == "per-copy":
+                ax.fill_between(ext, [seconds_at(fits, q, method, n, -1) for n in ext],
+                                [seconds_at(fits, q, method, n, 1) for n in ext], color=colors[method], alpha=0.15,
+                                label="per-copy, extrapolated (95%)")
         ax.set(xscale="log", yscale="log", xlabel="copies n", ylabel="processing time (s)",
                title=f"{q} qubit{'s' if q > 1 else ''}: adaptive basis measurements")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -14,10 +14,12 @@ PARAMETERS = (
     Param("n_states_2q", int, 2, 10000),
     Param("n_particles_1q", int, 50, 100000),
     Param("n_particles_2q", int, 50, 100000),
-    Param("mh_steps", int, 0, 50),
+    Param("mh_steps_1q", int, 0, 50),
+    Param("mh_steps_2q", int, 0, 50),
     Param("adaptive_fraction", float, 0.05, 1.0),
     Param("slope_from", int, 10, 10**8),
     Param("matched_within", float, 1.0, 100.0),
+    Param("check_n_max", int, 100, 10**8),
     Param("time_n_max", int, 1000, 10**9),
     Param("per_copy_n_max", int, 100, 10**7),
     Param("time_repeats", int, 1, 100),
@@ -46,6 +48,9 @@ def check(p):
     if p.per_copy_n_max < 4 * p.n_min:
         raise ParameterError(f"parameter 'per_copy_n_max' = {p.per_copy_n_max} needs at least 4 * n_min = "
                              f"{4 * p.n_min} to fit the per-copy cost")
+    if p.check_n_max < 4 * p.n_min or any(p.check_n_max > n_max_of(p, q) for q in p.qubits):
+        raise ParameterError(f"parameter 'check_n_max' = {p.check_n_max} must lie between 4 * n_min = {4 * p.n_min} "
+                             f"and the smallest n_max of the qubit counts studied")
     if p.time_n_max < max(n_max_of(p, q) for q in p.qubits):
         raise ParameterError(f"parameter 'time_n_max' = {p.time_n_max} must reach the largest n of the accuracy runs "
                              f"({max(n_max_of(p, q) for q in p.qubits)})")
@@ -67,6 +72,11 @@ def n_states_of(p, qubits):
 def n_particles_of(p, qubits):
     """The particles per bank for ``qubits`` qubits."""
     return p.n_particles_1q if qubits == 1 else p.n_particles_2q
+
+
+def mh_steps_of(p, qubits):
+    """The Metropolis-Hastings moves after each resampling of the Bayes filter for ``qubits`` qubits."""
+    return p.mh_steps_1q if qubits == 1 else p.mh_steps_2q
 
 
 def train_episodes_of(p, qubits):
