@@ -145,12 +145,67 @@ def test_distances_are_measured_within_the_same_frame_only():
     assert ev.loc[1].mipdist == -1 and ev.loc[0].mipdist == 0
 
 
-def test_from_dense_matches_the_pixel_list():
-    rows = cloud(20.3, 40.9, 4.0) + [(0, x, 30, 40.0) for x in range(10, 18)]
-    sparse = frames_of(rows)
-    dense = wfi.from_dense(sparse.dense(0)[None])
-    a, b = wfi.find_events(sparse).events, wfi.find_events(dense).events
-    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+def raw_by_hand():
+    """A 16 x 16 raw frame (four 8 px sensors, events 2 px inside them) that can be checked by hand."""
+    raw = np.full((16, 16), -0.001, dtype=np.float32)               # read noise below threshold everywhere
+    raw[3, 3], raw[4, 4] = 2.0, 0.05                                 # a single; a pixel below threshold
+    raw[3, 11], raw[3, 12] = 3.0, 1.0                                # a double: its right neighbour (bit 16)
+    raw[12, 10:14] = 20.0                                            # a MIP track of four equal pixels
+    return raw
+
+
+def test_process_frame_on_a_frame_checked_by_hand():
+    got = wfi.process_frame(raw_by_hand())
+    ev = pd.DataFrame(got.events).set_index(["x", "y"])
+    assert sorted(ev.index) == [(3, 3), (10, 12), (11, 3), (11, 12), (12, 12), (13, 12)]  # equal pixels are maxima
+    assert ev.loc[(3, 3), ["energy", "pattern", "blob", "vfaint"]].tolist() == [2.0, 0, -1, False]
+    assert ev.loc[(11, 3), ["energy", "pattern", "grade", "blob"]].tolist() == [4.0, 2, 16, -1]
+    assert ev.loc[(3, 3), "blobdist"] == ev.loc[(3, 3), "mipdist"] == np.sqrt(7 ** 2 + 9 ** 2)  # to (10, 12)
+    assert ev.loc[(11, 3), "mipdist"] == 9.0 and got.phas[0, 1:].sum() == 0.0                # (4, 4) left out
+    track = ev.loc[[(10, 12), (13, 12)]]
+    assert track.energy.tolist() == [60.0, 60.0] and track.pattern.tolist() == [13, 13]      # 5x5 PHA, VFAINT
+    assert (track.blob == 0).all() and (track.blobdist == 0).all() and len(got.blob_pixels["x"]) == 4
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_process_frame_equals_the_dense_reference_and_the_pixel_list_finder(seed):
+    det = wfi.Detector(n_side=96)
+    frames, _ = wfi.simulate_frames(3, det, wfi.Sky(points=((30.0, 30.0, 2000.0),), diffuse_rate=3000.0),
+                                    wfi.Particles(tracks_per_frame=6.0, secondaries_per_track=1.0), seed=seed)
+    raws = [wfi.raw_frame(frames, i, det.read_noise, seed) for i in range(3)]
+    f, y, x = np.nonzero(np.stack(raws) >= wfi.EVTTH)
+    lists = wfi.find_events(wfi.PixelFrames(f, x, y, np.stack(raws)[f, y, x].astype(float), 3, (96, 96),
+                                            frames.quadrants))
+    for i, raw in enumerate(raws):
+        ours, exact = wfi.process_frame(raw, pha_box=3 if seed else 5), wfi.dense_events(raw, pha_box=3 if seed else 5)
+        assert len(exact["x"]) > 10 and list(ours.events) == list(exact)
+        for column in exact:
+            assert np.array_equal(ours.events[column], exact[column]), column
+        if not seed:
+            batch = lists.events[lists.events.frame == i]
+            assert np.array_equal(batch.energy, ours.events["energy"]) and np.array_equal(batch.y, ours.events["y"])
+
+
+def test_process_frame_takes_one_frame_and_known_settings():
+    with pytest.raises(ValueError, match="one"):
+        wfi.process_frame(np.zeros((2, 8, 8)))
+    with pytest.raises(ValueError, match="allowed: 3"):
+        wfi.process_frame(np.zeros((8, 8)), pha_box=4)
+    assert wfi.process_frame(np.zeros((8, 8))).events["x"].size == 0
+    empty = wfi.find_events(frames_of([]))
+    assert len(empty.events) == len(empty.blobs) == len(empty.mip_pixels) == 0 and empty.phas.shape == (0, 25)
+
+
+def test_components_are_those_of_scipy():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    gen = np.random.default_rng(0)
+    for n in (1, 7, 60, 300):
+        u, v = gen.integers(0, n, (2, n // 2))
+        root = wfi.frame.components(n, u, v)
+        _, labels = connected_components(coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n)), directed=False)
+        assert np.array_equal(np.unique(labels, return_index=True)[1][labels], root)  # each node's smallest node
 
 
 def test_compare_events_reports_missing_extra_and_disagreeing_events():
@@ -263,7 +318,7 @@ def test_sac_curve_counts_flagged_background():
     bg = pd.DataFrame({"mipdist": [-1.0, 3.0, 10.0, 40.0]})
     pix = pd.DataFrame({"frame": [0], "x": [50], "y": [50]})
     c = wa.sac_curve(bg, pix, 1, wfi.quadrant_boxes(100), [1.0, 5.0, 10.0], n_points=1000)
-    assert c.removed.tolist() == [0.0, 0.25, 0.5]
+    assert c.removed.tolist() == [0.0, 0.25, 0.5] and c.flagged.tolist() == [0, 1, 2]
     assert (c.removed_se > 0).all()
     assert np.allclose(c.residual, (1 - c.removed) / (1 - c.area_lost))
 

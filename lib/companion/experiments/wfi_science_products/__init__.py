@@ -10,7 +10,7 @@ stand-ins are labelled (see ``companion.physics.wfi.analysis``):
   of a track, with the background spectrum and map per unit of remaining exposure (:mod:`.compute`);
 - Transient Analysis Module: Bayesian blocks on the target's light curve (flares, false alarms,
   latency) and a Poisson excess search per sky cell for serendipitous transients (:mod:`.transients`);
-- throughput of the event finder against the 200 frames/s a 5 ms frame needs (:mod:`.throughput`).
+- the per-frame path from the raw frame, timed against the 5 ms frame time (:mod:`.throughput`).
 """
 
 from .claims import CLAIMS, claim_values
@@ -20,11 +20,12 @@ from .explore import explorer
 from .figures import plot_flares, plot_frame, plot_geant4, plot_sac, plot_spectra, plot_throughput, plot_transients
 from .geant4 import geant4, geant4_background, geant4_summary, sac_geant4
 from .params import PARAMETERS, check
-from .throughput import throughput
+from .throughput import speed_table, throughput
 from .transients import example_light_curve, flare_study, latency_study, sky_background_rate, transient_study
 
 __all__ = ["CLAIMS", "PARAMETERS", "accepted", "area_lost_at", "background_maps", "check", "claim_values",
            "example_light_curve", "explorer", "flare_study", "format_summary", "geant4", "geant4_background",
            "geant4_summary", "latency_study", "plot_flares", "plot_frame", "plot_geant4", "plot_sac", "plot_spectra",
            "plot_throughput", "plot_transients", "recognition_summary", "sac_geant4", "sac_simulated", "simulate",
-           "sky_background_rate", "spectra", "throughput", "transient_study", "vfaint_table", "xray_recovery"]
+           "sky_background_rate", "spectra", "speed_table", "throughput", "transient_study", "vfaint_table",
+           "xray_recovery"]

@@ -1,24 +1,24 @@
 """The claims of notebook 04 as data: each row's statement, kind, the abstract sentence it tests and its rule.
 
 :func:`claim_values` turns the notebook's tables into named numbers; ``CLAIMS`` decides every row from them
-alone (``companion.claims``). The thresholds are those of the notebook's first commit and have not changed
-since; the noise bands (undecided within two standard errors) were added where the row compares a difference
-with zero and its standard error is recorded.
+alone (``companion.claims``). Most thresholds are those of the notebook's first commit; the noise bands
+(undecided within two standard errors) were added where the row compares a difference with zero and its standard
+error is recorded, and C4c, C4d and C8 were changed after a review; each such row says so in ``revised``.
 
 Kinds. The ``paper`` rows are SAC on the Geant4 frames (C4d), the Transient Analysis Module (C6, C7) and the
-throughput (C8, a timing). The rest are ``sanity`` rows: C1 and C2 check the rebuilt event recognition that
-everything stands on (against the toy's truth and the Geant4 reference list), and C3-C5 hold by construction of
-the toy: its secondaries sit at ``secondary_scale`` from their track and reach the 5x5 ring only as short electron
-tracks, its tracks fall at random and its X-rays do not know where they are. They show that the setup does what it
-was built to do, not that the SPM's flagging works.
+per-frame path (C8, a timing). C4e, a ``mechanism`` row, asks whether the Geant4 frames show the correlation of
+background with tracks that the toy was built with. The rest are ``sanity`` rows: C1 and C2 check the rebuilt event
+recognition that everything stands on (against the toy's truth and the Geant4 reference list), and C3-C5 hold by
+construction of the toy: its secondaries sit at ``secondary_scale`` from their track and reach the 5x5 ring only as
+short electron tracks, its tracks fall at random and its X-rays do not know where they are. They show that the setup
+does what it was built to do, not that the SPM's flagging works.
 """
 
-import math
-
 import numpy as np
+from scipy import stats
 
-from ...claims import Above, AllOf, AtLeast, AtMost, Below, Claim
-from .params import E_TOL, FRAMES_NEEDED
+from ...claims import FAILS, HOLDS, UNDECIDED, Above, AllOf, AtLeast, AtMost, Below, Claim, Rule
+from .params import ALPHA, E_TOL
 
 BAM = "The Background Analysis Module will perform more sophisticated flagging of potential background events"
 TAM_TARGET = ("The Transient Analysis Module will perform on-board processing of the science images to identify "
@@ -30,6 +30,44 @@ CPU = "is a highly capable secondary CPU that performs special processing on the
 BAND = ("The undecided band (within two standard errors of zero) was added when the claims became data, after the "
         "committed runs: a difference within it now makes the row undecided, where it made it fail. The condition "
         "for holding (more than two standard errors above zero) is unchanged.")
+
+C4C_REVISED = ("Until this version the rule was |X-rays flagged - area lost| < 0.05 at every radius, an absolute "
+               "tolerance that passed 0.111 against 0.083 (34% apart); it is now that deviation in binomial standard "
+               "errors, below the two-sided 5% bound shared out over the swept radii (Bonferroni). Changed after "
+               "the review, which had seen results.")
+C4D_REVISED = ("Until this version the row compared removed minus lost with two Agresti-Coull standard errors; it is "
+               "now the exact binomial test of the flagged count against the area lost, one-sided at 5% each way. "
+               "Changed after the review, which had seen the committed Geant4 result (0 of 26 flagged at 30 px).")
+C8_REVISED = ("Until this version C8 timed find_events alone, on pixel lists split per frame outside the timing, "
+              "best of three, in wall-clock time; it now times process_frame, the whole per-frame path from the raw "
+              "frame, and is decided by the median of five passes in CPU time of the thread (wall clock is recorded "
+              "beside it). The bound, the frame time, is unchanged. Changed after the review, which had seen results.")
+BINOMIAL_TEXT = (f"exact binomial, flagged of n at the area lost: holds when P(X >= flagged) < {ALPHA:g}, fails when "
+                 f"P(X <= flagged) < {ALPHA:g}, else undecided")
+CONSISTENT_TEXT = (f"exact binomial, flagged of n at the toy's share: fails when either tail is below {ALPHA / 2:g} "
+                   "(two-sided 5%), else holds")
+
+
+def _tails(values, *names):
+    """The named tail probabilities as floats (NaN where not a number)."""
+    return [float(values[n]) if isinstance(values[n], (int, float)) else np.nan for n in names]
+
+
+def _binomial_test(values):
+    """More flagged than the area lost explains: holds; fewer: fails; neither at 5%: undecided."""
+    more, fewer = _tails(values, "g4_sac_p_more", "g4_sac_p_fewer")
+    if np.isnan(more) or np.isnan(fewer):
+        return UNDECIDED
+    return HOLDS if more < ALPHA else FAILS if fewer < ALPHA else UNDECIDED
+
+
+def _consistent(values):
+    """The count is consistent with the toy's share unless a tail is below half the level (two-sided)."""
+    tails = _tails(values, "g4_toy_p_fewer", "g4_toy_p_more")
+    if np.isnan(tails).any():
+        return UNDECIDED
+    return FAILS if min(tails) < ALPHA / 2 else HOLDS
+
 
 CLAIMS = [
     Claim("C1a", "event recognition finds each isolated X-ray once, with its energy and a valid grade", "sanity",
@@ -62,13 +100,20 @@ CLAIMS = [
           AllOf(Above("sac_model_ratio_min", 0.9), Below("sac_model_ratio_max", 1.1)),
           shows="measured/model {sac_model_ratio_min:.3f} to {sac_model_ratio_max:.3f} over "
                 "r = {sac_radius_min:g}-{sac_radius_max:g} px"),
-    Claim("C4c", "SAC costs X-rays exactly the area x time it loses", "sanity",
-          Below("sac_xray_area_deviation", 0.05),
-          shows="largest |X-rays flagged - area lost| {sac_xray_area_deviation:.3f}"),
+    Claim("C4c", "SAC costs X-rays the area x time it loses, within the statistical error", "sanity",
+          Below("sac_xray_area_z", "sac_xray_area_z_allowed"), revised=C4C_REVISED,
+          shows="largest |X-rays flagged - area lost| {sac_xray_area_deviation:.3f}, {sac_xray_area_z:.2f} standard "
+                "errors (allowed {sac_xray_area_z_allowed:.2f} over {sac_radii_swept} radii)"),
     Claim("C4d", "BAM: SAC removes more background than area x time on the Geant4 reference frames", "paper",
-          Above("g4_sac_gap", 0, noise="g4_sac_gap_se2"), sentence=BAM, revised=BAND,
-          shows="r={g4_sac_radius:g}: removed {g4_sac_removed:.3f} of {g4_sac_events} accepted events, "
-                "area lost {g4_sac_area_lost:.3f}"),
+          Rule(_binomial_test, ("g4_sac_p_more", "g4_sac_p_fewer"), BINOMIAL_TEXT), sentence=BAM,
+          revised=C4D_REVISED,
+          shows="r={g4_sac_radius:g}: {g4_sac_flagged} of {g4_sac_events} accepted events flagged "
+                "({g4_sac_removed:.3f}), area lost {g4_sac_area_lost:.3f}; P(<= {g4_sac_flagged}) = "
+                "{g4_sac_p_fewer:.3f}, P(>= {g4_sac_flagged}) = {g4_sac_p_more:.3f} if SAC only cost area"),
+    Claim("C4e", "BAM: the Geant4 frames show the toy's share of background near tracks at the SAC radius",
+          "mechanism", Rule(_consistent, ("g4_toy_p_fewer", "g4_toy_p_more"), CONSISTENT_TEXT), sentence=BAM,
+          shows="r={g4_sac_radius:g}: Geant4 {g4_sac_flagged} of {g4_sac_events}, toy {sac_removed_at_radius:.3f}; "
+                "P(<= {g4_sac_flagged}) = {g4_toy_p_fewer:.2g} at the toy's share"),
     Claim("C5", "BAM: the flagged toy background is lower per unit exposure (2-7 keV)", "sanity",
           Above("spectrum_drop", 0, noise="spectrum_drop_se2"), revised=BAND,
           shows="{spectrum_rate_before:.3g} -> {spectrum_rate_after:.3g} counts/cm2/s/keV "
@@ -90,10 +135,12 @@ CLAIMS = [
           AtMost("sky_false_alarm", "sky_false_alarm_allowed"), sentence=TAM_FIELD,
           shows="{sky_false_alarm:.3f} of {sky_false_alarm_trials} transient-free observations "
                 "(allowed {sky_false_alarm_allowed:g})"),
-    Claim("C8", "find_events alone, on frames already split into pixel lists, runs at >= 200 frames/s (1 core)",
-          "paper", Above("stream_frames_per_s", "frames_per_s_needed"), sentence=CPU, timed=True,
-          shows="{stream_frames_per_s:.0f} frames/s from pre-split pixel lists of {pixels_per_frame:.0f} pixels "
-                "({batch_frames_per_s:.0f} batched, {dense_frames_per_s:.0f} from full images)"),
+    Claim("C8", "the per-frame path from the raw 1024 x 1024 frame (threshold, find, grade, flag) fits in the "
+          "frame time on one core", "paper", Below("frame_path_ms", "frame_budget_ms"), sentence=CPU, timed=True,
+          revised=C8_REVISED,
+          shows="{frame_path_ms:.2f} ms of CPU per frame in the median pass ({frames_per_s_median:.0f} frames/s; "
+                "best pass {frames_per_s_best:.0f}; wall clock {wall_frames_per_s_median:.0f} at load "
+                "{load_1min:.1f}), frame time {frame_budget_ms:g} ms; {pixels_per_frame:.0f} pixels per frame"),
 ]
 
 
@@ -156,21 +203,32 @@ def _sac_values(p, sac):
                    sac_worst_gap_plus_2se=float((gap + gap_se2)[inside].min()),
                    sac_decreasing_steps=int(((np.diff(sac.removed) < 0) | (np.diff(sac.area_lost) < 0)).sum()))
     if "signal_lost" in sac:
-        out["sac_xray_area_deviation"] = float((sac.signal_lost - sac.area_lost).abs().max())
+        out.update(_xray_loss_values(sac))
     return out
 
 
-def _interp(curve, column, r):
-    return float(np.interp(r, curve.radius, curve[column]))
+def _xray_loss_values(sac):
+    """C4c: X-rays flagged against area lost at every radius, in binomial standard errors of n_signal X-rays."""
+    n = sac.n_signal.to_numpy()
+    f = sac.area_lost.to_numpy()
+    agresti = (f * n + 2) / (n + 4)  # as removed_se: a standard error even where f is 0
+    se = np.sqrt(agresti * (1 - agresti) / (n + 4) + sac.area_lost_se.to_numpy() ** 2)
+    dev = np.abs(sac.signal_lost.to_numpy() - f)
+    return {"sac_xray_area_deviation": float(dev.max()), "sac_xray_area_z": float((dev / se).max()),
+            "sac_xray_area_z_allowed": float(stats.norm.isf(ALPHA / 2 / len(sac))), "sac_radii_swept": len(sac)}
 
 
-def _geant4_sac_values(p, g4_sac):
-    """C4d: SAC on the Geant4 reference set at ``sac_radius`` (from sac_geant4)."""
-    r = p.sac_radius
-    removed, lost = _interp(g4_sac, "removed", r), _interp(g4_sac, "area_lost", r)
-    return {"g4_sac_radius": float(r), "g4_sac_events": int(g4_sac.n_background.iloc[0]),
-            "g4_sac_removed": removed, "g4_sac_area_lost": lost, "g4_sac_gap": removed - lost,
-            "g4_sac_gap_se2": 2 * _interp(g4_sac, "removed_se", r)}
+def _geant4_sac_values(p, g4_sac, sac):
+    """C4d, C4e: SAC on the Geant4 reference set at ``sac_radius`` (from sac_geant4), against the area it loses
+    and against the toy's share of flagged background (from sac_simulated)."""
+    row = g4_sac.set_index("radius").loc[p.sac_radius]
+    n, k, f = int(row.n_background), int(row.flagged), float(row.area_lost)
+    toy = float(sac.set_index("radius").loc[p.sac_radius].removed)
+    return {"g4_sac_radius": float(p.sac_radius), "g4_sac_events": n, "g4_sac_flagged": k,
+            "g4_sac_removed": k / n if n else float("nan"), "g4_sac_area_lost": f,
+            "g4_sac_p_more": float(stats.binom.sf(k - 1, n, f)), "g4_sac_p_fewer": float(stats.binom.cdf(k, n, f)),
+            "sac_removed_at_radius": toy, "g4_toy_p_more": float(stats.binom.sf(k - 1, n, toy)),
+            "g4_toy_p_fewer": float(stats.binom.cdf(k, n, toy))}
 
 
 def _spectrum_values(band):
@@ -203,11 +261,13 @@ def _transient_values(p, transients):
 
 
 def _throughput_values(speed):
-    """C8: frames per second of find_events, and the pixels per frame it ran on (a timing)."""
-    s = speed.set_index("mode").frames_per_s
-    return {"stream_frames_per_s": float(s["stream"]), "batch_frames_per_s": float(s["batch"]),
-            "dense_frames_per_s": float(s["dense"]), "frames_per_s_needed": FRAMES_NEEDED,
-            "pixels_per_frame": float(speed.attrs.get("pixels_per_frame", math.nan))}
+    """C8: time per frame of the per-frame path from the raw frame, CPU and wall clock (a timing), and the frame
+    time."""
+    return {"frame_path_ms": float(speed["cpu_ms_median"]), "frame_budget_ms": float(speed["frame_budget_ms"]),
+            "frames_per_s_median": float(speed["cpu_frames_per_s_median"]),
+            "frames_per_s_best": float(speed["cpu_frames_per_s_best"]),
+            "wall_frames_per_s_median": float(speed["wall_frames_per_s_median"]),
+            "load_1min": float(speed["load_1min"]), "pixels_per_frame": float(speed["pixels_per_frame"])}
 
 
 def claim_values(p, recog, vf, sac, band, flares, transients, speed=None, g4=None, g4_sac=None):
@@ -221,7 +281,7 @@ def claim_values(p, recog, vf, sac, band, flares, transients, speed=None, g4=Non
     if g4 is not None:
         values.update(_geant4_values(g4))
     if g4_sac is not None:
-        values.update(_geant4_sac_values(p, g4_sac))
+        values.update(_geant4_sac_values(p, g4_sac, sac))
     if speed is not None:
         values.update(_throughput_values(speed))
     return values

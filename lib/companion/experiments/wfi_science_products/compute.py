@@ -39,12 +39,11 @@ def exposure_area_cm2(quadrants, pixel_um=130.0, edge=EDGE):
     return px * (pixel_um * 1e-4) ** 2
 
 
-def accepted(events, p):
-    """X-ray-like events the frame processor keeps: below the MIP threshold, 3x3 pattern 0-12, not in a blob.
-
-    The 5x5 VFAINT flag is left to the BAM (events carry it in ``vfaint``).
+def accepted(events, mipth):
+    """X-ray-like events the frame processor keeps: below the MIP threshold ``mipth`` (keV), 3x3 pattern 0-12,
+    not in a blob. The 5x5 VFAINT flag is left to the BAM (events carry it in ``vfaint``).
     """
-    return events[(events.energy < p.mipth) & (events.pattern3 <= 12) & (events.blobdist != 0)]
+    return events[(events.energy < mipth) & (events.pattern3 <= 12) & (events.blobdist != 0)]
 
 
 def _true_pattern(truth_xr, det, splitth):
@@ -113,7 +112,7 @@ def recognition_summary(rec_table, sim, p):
     x1, y1 = tr.x + tr.length * np.cos(tr.angle), tr.y + tr.length * np.sin(tr.angle)
     n = frames.shape[1]
     per_track = per_track[((tr.x >= 0) & (tr.x < n) & (x1 >= 0) & (x1 < n) & (y1 >= 0) & (y1 < n)).to_numpy()]
-    leaked = (accepted(ev, p).kind == "track").sum()
+    leaked = (accepted(ev, p.mipth).kind == "track").sum()
     rows = [("X-ray photons simulated", len(rec_table)),
             ("eligible (>= 2 px inside a sensor)", int(rec_table.eligible.sum())),
             ("eligible and isolated", len(sel)), ("found exactly once at the hit pixel", once.mean()),
@@ -150,7 +149,7 @@ def _member(a, b):
 
 def vfaint_table(sim, p):
     """VFAINT (5x5 outer ring) flag rate of the accepted events, by origin."""
-    ev = accepted(sim["events"], p)
+    ev = accepted(sim["events"], p.mipth)
     ev = ev[ev.kind.isin(["xray", "secondary", "lone"])]
     origin = np.where(ev.kind == "xray", "X-ray", "particle background")
     g = ev.assign(origin=origin).groupby("origin").vfaint
@@ -161,7 +160,7 @@ def vfaint_table(sim, p):
 
 def background_events(sim, p):
     """Accepted events split into particle background and X-rays (truth from the simulator)."""
-    acc = accepted(sim["events"], p)
+    acc = accepted(sim["events"], p.mipth)
     return acc[acc.kind.isin(["secondary", "lone"])], acc[acc.kind == "xray"]
 
 

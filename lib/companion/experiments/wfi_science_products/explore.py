@@ -11,7 +11,7 @@ def explorer(sim, p):
     import matplotlib.pyplot as plt
 
     bg, _ = background_events(sim, p)
-    frames_with_events = sorted(set(accepted(sim["events"], p).frame))[:200] or [0]
+    frames_with_events = sorted(set(accepted(sim["events"], p.mipth).frame))[:200] or [0]
 
     def show(frame, radius):
         f = area_lost_at(sim, radius, seed=p.seed, n_points=20_000)

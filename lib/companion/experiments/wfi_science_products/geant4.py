@@ -4,7 +4,7 @@ import numpy as np
 
 from ...physics import wfi
 from ...physics.wfi import analysis as wa
-from .compute import exposure_area_cm2, summary_table
+from .compute import accepted, exposure_area_cm2, summary_table
 from .params import BAND, EDGE, REQUIREMENT
 
 
@@ -42,9 +42,10 @@ def geant4_summary(g):
 
 
 def sac_geant4(g, p):
-    """The SAC trade-off on the Geant4 frames: the reference's valid events against our MIP pixels."""
-    ref, fr = g["ref"], g["frames"]
-    bg = ref[(ref.energy < wfi.MIPTH) & (ref.pattern <= 12)]
+    """The SAC trade-off on the Geant4 frames: the accepted events of our finder (equal to the reference's)
+    against its MIP pixels."""
+    fr, ev = g["frames"], g["rec"].events
+    bg = accepted(ev, wfi.MIPTH)  # the set was processed at the reference's MIP threshold
     return wa.sac_curve(bg, g["rec"].mip_pixels, fr.n_frames, fr.quadrants, p.sac_radii, seed=p.seed)
 
 

@@ -38,15 +38,15 @@ PARAMETERS = (
     Param("tr_cell", int, 2, 256),
     Param("tr_trials", int, 5, 10_000),
     Param("tr_alpha", float, 1e-6, 0.5),
-    Param("throughput_frames", int, 10, 10_000),
+    Param("throughput_frames", int, 10, 100),
     Param("geant4", bool),
 )
 
-FRAMES_NEEDED = 200  # frames/s that a 5 ms frame time asks of the event finder (the paper's baseline cadence)
 EDGE = 2             # px: events this close to a sensor border are not reported
 E_TOL = 0.1          # keV: "the right energy" (the most charge a neighbour below the split threshold hides)
 BAND = (2.0, 7.0)    # keV: the band of the WFI background requirement
 REQUIREMENT = 5e-3   # counts cm^-2 s^-1 keV^-1, 2-7 keV (Eraerds et al. 2021)
+ALPHA = 0.05        # level of the exact binomial tests of SAC (C4d, C4e) and of the X-ray loss (C4c)
 
 
 def check(p):
@@ -56,6 +56,8 @@ def check(p):
     if p.flare_amplitude not in p.flare_amplitudes:
         raise ParameterError(f"parameter 'flare_amplitude' = {p.flare_amplitude} must be one of flare_amplitudes "
                              f"{p.flare_amplitudes}")
+    if p.sac_radius not in p.sac_radii:
+        raise ParameterError(f"parameter 'sac_radius' = {p.sac_radius} must be one of sac_radii {p.sac_radii}")
     if p.transient_rate not in p.transient_rates:
         raise ParameterError(f"parameter 'transient_rate' = {p.transient_rate} must be one of transient_rates "
                              f"{p.transient_rates}")

@@ -21,12 +21,27 @@ import pandas as pd
 from astropy.stats import bayesian_blocks as astropy_blocks
 from astropy.stats.bayesian_blocks import Events
 from scipy import special, stats
+from scipy.spatial import cKDTree
 
 from ... import rng
-from .events import nearest_in_frame
 from .simulate import light_curve
 
 # ---------------------------------------------------------------- Background Analysis Module
+
+
+def nearest_in_frame(frame_pts, x_pts, y_pts, frame_q, x_q, y_q):
+    """Distance from each query to the nearest point of the same frame (-1 when the frame has none).
+
+    One k-d tree over all frames: frames sit 10^5 pixels apart, far beyond any in-frame distance.
+    """
+    if not len(frame_q):
+        return np.zeros(0)
+    if not len(frame_pts):
+        return np.full(len(frame_q), -1.0)
+    sep = 1e5
+    tree = cKDTree(np.column_stack([x_pts + sep * frame_pts, y_pts]).astype(float))
+    d, _ = tree.query(np.column_stack([x_q + sep * frame_q, y_q]).astype(float), distance_upper_bound=sep / 4)
+    return np.where(np.isfinite(d), d, -1.0)
 
 
 def area_lost(track_pixels, n_frames, quadrants, radii, n_points=200_000, seed=0):
@@ -57,22 +72,25 @@ def sac_curve(background, track_pixels, n_frames, quadrants, radii, signal=None,
               n_points=200_000, seed=0):
     """The SAC trade-off: one row per radius r.
 
-    ``removed``: fraction b(r) of ``background`` events flagged (Agresti-Coull s.e.); ``area_lost``:
-    f(r); ``residual``: (1 - b) / (1 - f), the background per unit of remaining exposure relative to no
-    SAC (< 1: SAC pays off); ``signal_lost``: the fraction of ``signal`` events (X-rays) flagged, which
-    should equal f(r) since X-rays do not know where the tracks are.
+    ``flagged`` of the ``n_background`` events of ``background``: their fraction b(r) is ``removed``
+    (Agresti-Coull s.e.); ``area_lost``: f(r); ``residual``: (1 - b) / (1 - f), the background per unit of
+    remaining exposure relative to no SAC (< 1: SAC pays off); ``signal_lost``: the fraction of the
+    ``n_signal`` events of ``signal`` (X-rays) flagged, which should equal f(r) since X-rays do not know
+    where the tracks are.
     """
     radii = np.asarray(radii, float)
     n = len(background)
-    b = np.array([flagged(background[dist], r).mean() if n else np.nan for r in radii])
+    k = np.array([flagged(background[dist], r).sum() for r in radii], dtype=np.int64)
+    b = k / n if n else np.full(len(radii), np.nan)
     f = area_lost(track_pixels, n_frames, quadrants, radii, n_points, seed)
-    k = np.round(b * n) if n else np.zeros(len(radii))
     agresti = (k + 2) / (n + 4)  # Agresti-Coull, so that 0 of n still has a standard error
-    out = pd.DataFrame({"radius": radii, "removed": b, "removed_se": np.sqrt(agresti * (1 - agresti) / (n + 4)),
-                        "area_lost": f, "area_lost_se": np.sqrt(f * (1 - f) / n_points),
-                        "residual": (1 - b) / (1 - f), "n_background": n})
+    out = pd.DataFrame({"radius": radii, "flagged": k, "removed": b,
+                        "removed_se": np.sqrt(agresti * (1 - agresti) / (n + 4)), "area_lost": f,
+                        "area_lost_se": np.sqrt(f * (1 - f) / n_points), "residual": (1 - b) / (1 - f),
+                        "n_background": n})
     if signal is not None:
         out["signal_lost"] = [flagged(signal[dist], r).mean() for r in radii]
+        out["n_signal"] = len(signal)
     return out
 
 

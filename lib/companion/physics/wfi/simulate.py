@@ -29,7 +29,8 @@ import pandas as pd
 from scipy import special, stats
 
 from ... import rng
-from .events import EVTTH, FRAME_TIME, PixelFrames, quadrant_boxes
+from .events import PixelFrames
+from .frame import EVTTH, FRAME_TIME, quadrant_boxes
 
 W_SI = 3.65e-3  # keV per electron-hole pair in silicon
 KINDS = ("xray", "track", "secondary", "lone", "noise")
@@ -256,6 +257,14 @@ def simulate_frames(n_frames, detector=Detector(), sky=Sky(), particles=Particle
                          np.concatenate([charge, ne]), n_frames, (n, n), quadrant_boxes(n), detector.frame_time,
                          {"owner": np.concatenate([owner, noise + np.arange(len(nf))])})
     return frames, pd.concat(objects.rows, ignore_index=True)
+
+
+def raw_frame(frames, index, read_noise, seed=0):
+    """Frame ``index`` of a pixel list as the raw (ny, nx) float32 image in keV that a frame processor reads:
+    the listed charge, and Gaussian read noise of ``read_noise`` keV rms in every other pixel."""
+    img = frames.dense(index)
+    noise = rng.numpy_rng(seed, "raw frame", index).normal(0.0, read_noise, img.shape)
+    return np.where(img != 0, img, noise).astype(np.float32)
 
 
 def label_events(events, frames, truth):
