@@ -180,7 +180,7 @@ def test_bn_statistics_are_set_to_the_batch_statistics():
 def _tiny_p(**kw):
     base = dict(dataset="digits", n_train=200, n_test=60, channels=[2], dtype="float64", lrs=[0.1, 0.3],
                 batch_size=20, batch_sizes=[10, 20], lr_batch=0.1, bn_lrs=[0.1, 0.3], steps=4, measure_every=2,
-                n_seeds=2, hessian_subset=30, hessian_iters=60, cov_batches=5, cov_batch_size=10, target_acc=0.2,
+                n_seeds=2, hessian_subset=30, hessian_iters=60, cov_batches=5, cov_batch_size=10, target_accs=[0.2],
                 seed=0, device="cpu")
     return SimpleNamespace(**{**base, **kw})
 
@@ -229,14 +229,15 @@ def _table(values, steps=(0, 10, 20, 30), acc=(0.1, 0.5, 0.8, 0.9)):
     return pd.DataFrame(rows)
 
 
-def test_per_run_leaves_out_the_init_and_reads_matched_progress_at_the_first_hit():
-    runs = paper.per_run(_table({0.1: [50.0, 3.0, 9.0, 4.0]}), target_acc=0.75).iloc[0]
+def test_per_run_leaves_out_the_init_and_matched_progress_reads_the_first_hit_of_each_target():
+    runs = paper.per_run(_table({0.1: [50.0, 3.0, 9.0, 4.0]})).iloc[0]
     assert runs.max_lam_H == 9.0 and runs.step_peak_H == 20 and runs.acc_peak_H == 0.8  # not the init's 50
     assert runs.max_inv_cond_K == pytest.approx(1 / 3)
-    assert runs.step_at_target == 20 and runs.lam_H_at_target == 9.0 and runs.lam_K_at_target == 0.9
     assert runs.max_lr_lam_H == pytest.approx(0.9) and runs.final_acc == 0.9
-    never = paper.per_run(_table({0.1: [1.0, 2.0, 3.0, 4.0]}), target_acc=0.95).iloc[0]
-    assert math.isnan(never.step_at_target) and math.isnan(never.lam_K_at_target)
+    at = paper.matched_progress(_table({0.1: [50.0, 3.0, 9.0, 4.0]}), [0.5, 0.75, 0.95]).set_index("target")
+    assert at.step_at_target.tolist()[:2] == [10, 20] and at.lam_H_at_target.tolist()[:2] == [3.0, 9.0]
+    assert at.lam_K_at_target[0.75] == 0.9
+    assert math.isnan(at.step_at_target[0.95]) and math.isnan(at.lam_K_at_target[0.95])  # never reached
 
 
 def test_weakest_step_is_the_step_of_the_seed_means_least_in_the_claimed_direction_against_its_noise():
@@ -259,34 +260,51 @@ def test_weakest_step_is_the_step_of_the_seed_means_least_in_the_claimed_directi
     assert paper.weakest_step(one_missed, "lr", "v", -1) == (None, None, None)
 
 
+def test_a_step_whose_seed_ranges_overlap_stays_within_its_noise():
+    # three seeds: means 1 and 13/3, a step of 10/3 against two standard errors of 2.52, but the ranges
+    # [0, 3] and [2.8, 5.1] overlap: the reach, (13/3 - 2.8) + (3 - 1) = 3.53, is the noise
+    runs = pd.DataFrame({"lr": [0.1] * 3 + [0.2] * 3, "v": [0.0, 0.0, 3.0, 2.8, 5.1, 5.1]})
+    step, noise, i = paper.weakest_step(runs, "lr", "v", 1)
+    assert step == pytest.approx(10 / 3) and noise == pytest.approx(13 / 3 - 2.8 + 2) and i == 0
+    apart = runs.assign(v=[0.0, 0.0, 3.0, 3.2, 5.1, 5.1])  # ranges apart: two standard errors decide again
+    step, noise, _ = paper.weakest_step(apart, "lr", "v", 1)
+    assert step > noise
+
+
 def _verdicts(values):
     return {r["id"]: r["verdict"] for r in cl.evaluate(paper.CLAIMS, values)}
 
 
 def test_a_tie_and_a_run_short_of_the_target_count_against_a_trend():
-    runs = _runs()
-    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), runs)
+    runs, matched = _runs(), _matched()
+    values = paper.claim_values(P, runs, matched)
     assert values["lr_runs_short_of_target"] == 0 and _verdicts(values)["C4b"] == cl.HOLDS
-    short = runs.copy()
-    short.loc[(short.group == "lr") & (short.lr == 0.05) & (short.seed == 1),
+    short = matched.copy()
+    short.loc[(short.lr == 0.05) & (short.seed == 1) & (short.target == 0.9),
               ["step_at_target", "lam_H_at_target", "lam_K_at_target", "inv_cond_K_at_target"]] = np.nan
-    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), short)
+    values = paper.claim_values(P, runs, short)
     assert values["lr_runs_short_of_target"] == 1 and values["lam_k_at_target_vs_lr_weakest_step"] is None
     assert {_verdicts(values)[c] for c in ("C4a", "C4b", "C4c")} == {cl.FAILS}  # the other seed alone still decreases
-    assert "lr=0.05: 1 [1, nan]" in next(r["measured"] for r in cl.evaluate(paper.CLAIMS, values) if r["id"] == "C4b")
+    c4b = next(r["measured"] for r in cl.evaluate(paper.CLAIMS, values) if r["id"] == "C4b")
+    assert "acc 0.9: lr=0.05: 1 [1, nan]" in c4b and "0.9: not measured" in c4b
+    reversed_at_one = matched.copy()  # every target decreases but 0.65, where the lr 0.2 runs rise above lr 0.1
+    reversed_at_one.loc[(reversed_at_one.lr == 0.2) & (reversed_at_one.target == 0.65), "lam_K_at_target"] = 0.9
+    values = paper.claim_values(P, runs, reversed_at_one)
+    assert values["lam_k_at_target_vs_lr_weakest_step_text"].endswith("(lr 0.1 to 0.2) at train acc 0.65")
+    assert _verdicts(values)["C4b"] == cl.FAILS
     tie = runs.copy()
     tie.loc[(tie.group == "lr") & (tie.lr == 0.2), "max_lam_K"] = 0.5  # the seed means 1, 0.5, 0.5 tie at the end
-    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), tie)
+    values = paper.claim_values(P, tie, _matched())
     assert values["max_lam_k_vs_lr_weakest_step"] == 0.0 and values["max_lam_k_vs_lr_weakest_step_se2"] == 0.0
     assert _verdicts(values)["C1b"] == cl.FAILS  # the seeds agree exactly: no noise to hide the tie in
     noisy = runs.copy()
     noisy.loc[(noisy.group == "lr") & (noisy.lr == 0.1), "max_lam_K"] = [0.2, 0.9]  # mean 0.55 between 1 and 0.333
-    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), noisy)
+    values = paper.claim_values(P, noisy, _matched())
     assert values["max_lam_k_vs_lr_weakest_step_se2"] == pytest.approx(0.7)  # 2 * sqrt(0.35 ** 2 + 0)
     assert _verdicts(values)["C1b"] == cl.UNDECIDED  # steps -0.45 and -0.217, each within 0.7
     diverged = runs.copy()
     diverged.loc[(diverged.group == "bn") & (diverged.seed == 0), "max_lam_H"] = np.nan
-    values = paper.claim_values(_tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9), diverged)
+    values = paper.claim_values(P, diverged, _matched())
     assert values["bn_runs_without_peak"] == 2 and _verdicts(values)["C6a"] == cl.FAILS
 
 
@@ -306,29 +324,40 @@ def _runs(flip=False):
             for s in range(2):
                 rows.append({"group": group, "lr": value if key == "lr" else 0.1,
                              "batch_size": value if key == "batch_size" else 32, "seed": s,
-                             "max_lam_H": 10 * g + 0.01 * s, "max_lam_K": g, "max_inv_cond_K": 0.01 / g,
-                             "step_at_target": 100 / f, "lam_H_at_target": 10 / f, "lam_K_at_target": 1 / f,
-                             "inv_cond_K_at_target": f / 100})
+                             "max_lam_H": 10 * g + 0.01 * s, "max_lam_K": g, "max_inv_cond_K": 0.01 / g})
     runs = pd.DataFrame(rows)
     return runs.assign(max_lr_lam_H=runs.lr * runs.max_lam_H)
 
 
+def _matched(flip=False, targets=(0.65, 0.9)):
+    """Matched-progress rows of the lr grid at every target, where the claimed effect shows (or is reversed)."""
+    rows = []
+    for i, lr in enumerate([0.05, 0.1, 0.2]):
+        f = (i + 1.0) ** (-1 if flip else 1)
+        rows += [{"group": "lr", "lr": lr, "batch_size": 32, "model": "SimpleCNN", "seed": s, "target": t,
+                  "step_at_target": 100 / f, "lam_H_at_target": 10 / f + 0.01 * s, "lam_K_at_target": 1 / f,
+                  "inv_cond_K_at_target": f / 100} for t in targets for s in range(2)]
+    return pd.DataFrame(rows)
+
+
+P = _tiny_p(batch_size=32, lr_batch=0.1, target_accs=[0.65, 0.9])
+
+
 def test_claims_hold_on_runs_that_show_every_effect_and_fail_on_reversed_ones():
-    p = _tiny_p(batch_size=32, lr_batch=0.1, target_acc=0.9)
-    good = cl.evaluate(paper.CLAIMS, paper.claim_values(p, _runs()))
+    good = cl.evaluate(paper.CLAIMS, paper.claim_values(P, _runs(), _matched()))
     assert [r["verdict"] for r in good] == [cl.HOLDS] * 12, [r["id"] for r in good if r["verdict"] != cl.HOLDS]
     assert [r["id"] for r in good] == ["C1a", "C1b", "C3a", "C4a", "C4b", "C4c", "C5", "C6a", "C6b", "C2a", "C2b",
                                        "C3b"]
     assert good[0]["measured"].startswith("batch_size=32: lr=0.05: 10 [10, 10]; lr=0.1: 5 [5, 5.01]")
     assert "slope -0.79" in good[6]["measured"]  # peaks 10, 5, 3.33 over lr 0.05, 0.1, 0.2
     assert [r["version"] for r in good] == [""] * 9 + ["ICLR 2020 submission"] * 3
-    values = paper.claim_values(p, _runs())
+    values = paper.claim_values(P, _runs(), _matched())
     # means 10.005, 5.005, 3.338, each seed 0.01 apart: the last step is the weakest against its noise (0.01 * sqrt 2)
     assert values["max_lam_h_vs_lr_weakest_step"] == pytest.approx(10 / 3 - 5)
     assert values["max_lam_h_vs_lr_weakest_step_se2"] == pytest.approx(0.01 * math.sqrt(2))
     assert values["max_lam_h_vs_lr_weakest_step_text"] == "-1.67 ± 0.0141 (lr 0.1 to 0.2)"
     assert values["lr_runs_short_of_target"] == values["bn_runs_without_peak"] == 0
-    bad = cl.evaluate(paper.CLAIMS, paper.claim_values(p, _runs(flip=True)))
+    bad = cl.evaluate(paper.CLAIMS, paper.claim_values(P, _runs(flip=True), _matched(flip=True)))
     assert [r["verdict"] for r in bad] == [cl.FAILS] * 12
 
 
@@ -358,5 +387,6 @@ def test_trajectories_share_the_common_run_and_embed_deterministically():
     emb = paper.embedding(table, probs, "lr", seed=0)
     assert len(emb) == 2 * 3 and {"pc1", "pc2"} <= set(emb.columns)
     pd.testing.assert_frame_equal(emb, paper.embedding(table, probs, "lr", seed=0))
-    runs = paper.per_run(table, p.target_acc)
+    runs = paper.per_run(table)
     assert len(runs) == 2 * 2 + 2 * 2 + 2 * 2  # every (group, grid point, seed)
+    assert len(paper.matched_progress(table, p.target_accs)) == 2 * 2  # the lr grid's runs, one target

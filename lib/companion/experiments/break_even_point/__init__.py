@@ -22,21 +22,21 @@ Hessian). A checkpoint holds no running statistics, so for the test predictions 
 to the statistics of the Hessian subset.
 
 Matched progress: besides the maximum over the trajectory, each run is read at its first
-checkpoint whose training accuracy reaches ``target_acc``, so a slow run is not compared at
-an earlier stage of learning than a fast one.
+checkpoint whose training accuracy reaches each of ``target_accs``, so a slow run is not compared at
+an earlier stage of learning than a fast one; the C4 rows hold only when they hold at every target.
 
 Modules: :mod:`.params` (the spec), :mod:`.compute` (runs, measurements, tables), :mod:`.claims`,
 :mod:`.figures`, :mod:`.explore`.
 """
 
 from .claims import CLAIMS, claim_values, weakest_step
-from .compute import (MEASURES, RUN, cap_slope, configurations, embedding, load_data, make_model, measure, model_size,
-                      per_run, probes, run_trajectory, summarise, trajectories)
+from .compute import (MEASURES, RUN, cap_slope, configurations, embedding, load_data, make_model, matched_progress,
+                      measure, model_size, per_run, probes, run_trajectory, summarise, trajectories)
 from .explore import explorer
 from .figures import plot_curves, plot_embedding, plot_sharpness
 from .params import IMAGE_DATASETS, PARAMETERS, check
 
 __all__ = ["CLAIMS", "IMAGE_DATASETS", "MEASURES", "PARAMETERS", "RUN", "cap_slope", "check", "claim_values",
-           "configurations", "embedding", "explorer", "load_data", "make_model", "measure", "model_size", "per_run",
-           "plot_curves", "plot_embedding", "plot_sharpness", "probes", "run_trajectory", "summarise", "trajectories",
-           "weakest_step"]
+           "configurations", "embedding", "explorer", "load_data", "make_model", "matched_progress", "measure",
+           "model_size", "per_run", "plot_curves", "plot_embedding", "plot_sharpness", "probes", "run_trajectory",
+           "summarise", "trajectories", "weakest_step"]

@@ -141,14 +141,12 @@ def trajectories(data, p, progress=None):
     return table[["group", *[c for c in table.columns if c != "group"]]], probs
 
 
-def per_run(table, target_acc):
-    """One row per run: maxima over the trajectory, the curvature peak, and the measures at matched progress.
+def per_run(table):
+    """One row per run: maxima over the trajectory, the curvature peak, and the final training accuracy.
 
     ``max_*``: the largest value over the checkpoints after step 0 (every run of a seed starts
     from the same init, so its value there says nothing about the run). ``step_peak_H`` and
-    ``acc_peak_H``: where lambda_max(H) peaks (the break-even point, roughly). ``step_at_target``
-    and ``*_at_target``: the first checkpoint whose training accuracy is >= ``target_acc``
-    (NaN if never reached).
+    ``acc_peak_H``: where lambda_max(H) peaks (the break-even point, roughly).
     """
     rows = []
     for key, t in table.groupby(RUN, sort=False):
@@ -162,11 +160,21 @@ def per_run(table, target_acc):
         row["step_peak_H"] = math.nan if peak is None else peak.step
         row["acc_peak_H"] = math.nan if peak is None else peak.train_acc
         row["final_acc"] = t.train_acc.iloc[-1]
-        hit = t[t.train_acc >= target_acc]
-        row["step_at_target"] = hit.step.iloc[0] if len(hit) else math.nan
-        for m in MEASURES:
-            row[f"{m}_at_target"] = hit[m].iloc[0] if len(hit) else math.nan
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def matched_progress(table, targets, group="lr"):
+    """One row per run of ``group`` and training accuracy in ``targets``: the run read at its first checkpoint
+    whose training accuracy is >= the target (``step_at_target`` and ``*_at_target``; NaN if never reached)."""
+    rows = []
+    for key, t in table[table.group == group].groupby(RUN, sort=False):
+        t = t.sort_values("step")
+        for target in targets:
+            hit = t[t.train_acc >= target]
+            row = {**dict(zip(RUN, key)), "target": target, "step_at_target": hit.step.iloc[0] if len(hit) else math.nan}
+            row.update({f"{m}_at_target": hit[m].iloc[0] if len(hit) else math.nan for m in MEASURES})
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

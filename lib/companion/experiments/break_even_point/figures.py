@@ -43,22 +43,23 @@ def plot_embedding(emb):
     return fig
 
 
-def _curve(ax, u, m, x, color, target):
-    """One grid value's runs of measure ``m`` against ``x``: each seed thin, its matched-progress point marked."""
+def _curve(ax, u, m, x, color, targets):
+    """One grid value's runs of measure ``m`` against ``x``: each seed thin, its matched-progress points marked."""
     for _, v in u.groupby("seed"):
         ax.plot(v[x], v[m], color=color, lw=0.7 if x == "step" else 1.2, alpha=0.5 if x == "step" else 0.8)
-        hit = v[v.train_acc >= target] if target is not None else v.iloc[:0]
-        if len(hit):  # the run at matched progress
-            ax.scatter(hit[x].iloc[:1], hit[m].iloc[:1], color=color, s=45, edgecolor="k", zorder=3)
+        for target in targets:
+            hit = v[v.train_acc >= target]
+            if len(hit):  # the run at matched progress
+                ax.scatter(hit[x].iloc[:1], hit[m].iloc[:1], color=color, s=45, edgecolor="k", zorder=3)
 
 
-def plot_curves(table, group, x="step", target=None):
+def plot_curves(table, group, x="step", targets=()):
     """Fig. 2-3 of the paper: lambda_max(H), lambda_max(K), Tr(K) and K's inverse condition number along training.
 
     One colour per grid value of ``group`` ("lr": learning rates, "batch": batch sizes, "bn":
     the batch-norm pair); thick lines are the mean over seeds, thin ones each seed. ``x`` is
-    "step" or "train_acc" (matched progress); ``target`` draws the matched-progress accuracy and
-    marks each run where it first reaches it.
+    "step" or "train_acc" (matched progress); ``targets`` draws the matched-progress accuracies and
+    marks each run where it first reaches each.
     """
     t = table[table.group == group]
     hue = "batch_size" if group == "batch" else "lr"
@@ -67,13 +68,13 @@ def plot_curves(table, group, x="step", target=None):
     for ax, m in zip(axes, MEASURES):
         for value, u in t.groupby(hue, sort=True):
             label = f"{'B' if hue == 'batch_size' else 'lr'} = {value:g}"
-            _curve(ax, u, m, x, colors[value], target)
+            _curve(ax, u, m, x, colors[value], targets)
             if x == "step":
                 mean = u.groupby("step")[m].mean()
                 ax.plot(mean.index, mean.to_numpy(), color=colors[value], lw=2.2, label=label)
             else:
                 ax.plot([], [], color=colors[value], lw=2.2, label=label)
-        if target is not None:
+        for target in targets:
             ax.axvline(target, color="k", ls=":", lw=1)
         ax.set(xlabel=LABELS[x], ylabel=LABELS[m], yscale="log")
     axes[0].legend(fontsize=8)

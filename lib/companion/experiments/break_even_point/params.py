@@ -2,7 +2,8 @@
 
 from ...params import Param, ParameterError
 
-IMAGE_DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10")  # the CNN needs (C, H, W) inputs
+# the CNN needs (C, H, W) inputs; the stand-in has CIFAR-10's shape, for the paper preset's path offline
+IMAGE_DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "standin-cifar10")
 
 PARAMETERS = (
     Param("dataset", str, choices=IMAGE_DATASETS),
@@ -22,7 +23,7 @@ PARAMETERS = (
     Param("hessian_iters", int, 2, 500),
     Param("cov_batches", int, 3, 1000),
     Param("cov_batch_size", int, 1, 60000),
-    Param("target_acc", float, 0.0, 1.0),
+    Param("target_accs", float, 0.0, 1.0, many=True),
 )
 
 
