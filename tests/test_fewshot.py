@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 from companion.data.omniglot import ClassImages, group_split, rotations_as_classes
 from companion.fewshot import (EpisodeSampler, Precision, ProtoNet, Split, damage, distances, downsample, embed_all,
-                               encoder, evaluate, mean_ci, mean_precision, paired_difference, prototypes,
-                               split_channels, train_episodic)
+                               encoder, evaluate, floor_share, mean_ci, mean_precision, paired_difference,
+                               precision_floor, prototypes, split_channels, train_episodic)
 from companion.fewshot.evaluation import accuracy_from_embeddings, batch_statistics, z_value
 from companion.nn import n_parameters
 
@@ -264,6 +264,27 @@ def test_mean_precision_averages_the_dimensions_and_refuses_vanilla():
     assert torch.equal(mean_precision(model, X), embed_all(model, X)[1].mean(1))
     with pytest.raises(ValueError, match="vanilla"):
         mean_precision(ProtoNet(encoder(1, [8, 8, 6], 8), "vanilla"), X)
+
+
+@pytest.mark.parametrize("mode", ["radius", "diagonal"])
+def test_precision_floor_by_hand_and_the_share_of_images_at_it(mode):
+    """A dead precision channel (ReLU zero everywhere): every image at 1 + softplus(b - w m / sqrt(v + eps))."""
+    model = ProtoNet(encoder(1, [4, 4, 4], 8, seed=0), mode).eval()
+    conv, _, norm, _ = model.encoder[-2]
+    k = model.sigma_dim
+    with torch.no_grad():
+        norm.running_mean[-k:], norm.running_var[-k:] = 0.5, 0.25
+        norm.weight[-k:], norm.bias[-k:] = 2.0, 0.3
+        conv.bias[-k:] = -1e6  # every pre-activation of the precision channels is negative: the ReLU is zero
+    expected = 1 + math.log1p(math.exp(0.3 - 2.0 * 0.5 / math.sqrt(0.25 + norm.eps)))
+    assert precision_floor(model).tolist() == pytest.approx([expected] * k, rel=1e-6)
+    X = torch.rand(10, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    assert floor_share(model, X) == 1.0 and mean_precision(model, X).tolist() == pytest.approx([expected] * 10)
+    with torch.no_grad():
+        conv.bias[-k:] = 1e6  # every ReLU output positive: no image at the floor
+    assert floor_share(model, X) == 0.0
+    with pytest.raises(ValueError, match="vanilla"):
+        precision_floor(ProtoNet(encoder(1, [4, 4, 4], 8, seed=0), "vanilla"))
 
 
 def test_batched_evaluation_equals_one_episode_at_a_time():

@@ -119,6 +119,30 @@ def paired_difference(a, b, level=0.95):
 
 
 @torch.no_grad()
+def precision_floor(model):
+    """The precision (k,) of an image whose last block has a zero ReLU output at every pooled position.
+
+    The raw precision is batch norm (eval mode) of a ReLU output, so every such image gets the same
+    precision, transform((0 - running mean) / sqrt(running var + eps) * weight + bias), the lowest the
+    network can give when the batch-norm weight is positive.
+    """
+    if model.precision is None:
+        raise ValueError("a vanilla network has no precision; use the radius or diagonal mode")
+    norm = model.encoder[-2][2]  # the last block: conv, ReLU, batch norm, pool
+    zero = (0 - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps) * norm.weight + norm.bias
+    per_output = zero.repeat_interleave(model.encoder.out_features // len(zero))  # channel-major flatten
+    return model.precision(per_output[model.dim:])
+
+
+@torch.no_grad()
+def floor_share(model, X, device="cpu", rtol=1e-5):
+    """The share of (image, precision) entries of images ``X`` that sit at :func:`precision_floor`."""
+    _, s = embed_all(model, X, device)
+    floor = precision_floor(model.cpu())
+    return float(torch.isclose(s, floor.expand_as(s), rtol=rtol, atol=0).double().mean())
+
+
+@torch.no_grad()
 def mean_precision(model, X, device="cpu"):
     """Each image's learned precision (averaged over dimensions for the diagonal mode), (N,) tensor."""
     _, s = embed_all(model, X, device)

@@ -12,14 +12,13 @@ class of its own, and the test classes come from groups (alphabets, digits) neve
 
 - ``omniglot-full``: background set (964 characters, 30 alphabets) for training, evaluation set
   (659 characters, 20 alphabets) for testing, as the paper's code does.
-- ``omniglot``: the two small background subsets (242 characters, 8 alphabets); Latin and Tagalog
-  held out (:data:`companion.data.omniglot.SMALL_TEST_ALPHABETS`).
-- ``digits`` (the offline default): scikit-learn's 8x8 digits, all 1,797 images, resized to
-  ``image_size`` (8: as they are, for a 3-block encoder); digits 3, 4, 7 and 9 are the test classes
-  (16 with rotations, so at most 16-way) and 0, 1, 2, 5, 6, 8 train (24 classes). The test digits are those whose four rotations differ
-  from each other and from every other test class: 0, 1 and 8 look alike after half a turn and a 6
-  upside down is a 9, so those stay on the training side where a near-duplicate class only makes
-  training noisier.
+- ``omniglot`` (the default, offline from ``$COMPANION_DATA``): the two small background subsets (242
+  characters, 8 alphabets); Latin and Tagalog held out (:data:`companion.data.omniglot.SMALL_TEST_ALPHABETS`).
+- ``digits`` (a fast option): scikit-learn's 8x8 digits, all 1,797 images, resized to ``image_size``
+  (8: as they are, for a 3-block encoder); digits 3, 4 and 7 are the test classes (12 with rotations, so
+  at most 12-way) and 0, 1, 2, 5, 6, 8 and 9 train (28 classes). A 6 turned by half a turn is a 9, so 6
+  and 9 stay together on the training side: no test class is a rotation of a training digit (with 9 on
+  the test side, the nearest training class of its half turn was the 6).
 
 Images are in [0, 1] with ink at 1; each image has its mean subtracted before the encoder (the
 paper's code does the same after mapping to [-1, 1]). Down-sampling ("damage") is applied to the raw
@@ -33,13 +32,13 @@ Modules: ``params`` (the spec and ``check``), ``compute`` (data, training, measu
 from .claims import CLAIMS, SNELL, claim_values
 from .compute import (QUALITY_IMAGES, accuracy, by_run, centre, compare, confidence_vs_quality, damage_experiment,
                       damaged, describe, differences, lake_runs, load_data, make_model, precision_by_quality,
-                      precision_drop, quality_images, test_episodes, train_model, train_models)
+                      precision_drop, precision_floors, quality_images, test_episodes, train_model, train_models)
 from .explore import explorer
 from .figures import COLORS, plot_accuracy, plot_confidence, plot_damage, plot_training
 from .params import DATASETS, DIGITS_TEST, GAUSSIAN, PARAMETERS, check
 
 __all__ = ["CLAIMS", "COLORS", "DATASETS", "DIGITS_TEST", "GAUSSIAN", "PARAMETERS", "QUALITY_IMAGES", "SNELL",
            "accuracy", "by_run", "centre", "check", "claim_values", "compare", "confidence_vs_quality",
-           "damage_experiment", "damaged", "describe", "differences", "explorer", "lake_runs", "load_data", "make_model",
-           "plot_accuracy", "plot_confidence", "plot_damage", "plot_training", "precision_by_quality", "precision_drop",
-           "quality_images", "test_episodes", "train_model", "train_models"]
+           "damage_experiment", "damaged", "describe", "differences", "explorer", "lake_runs", "load_data",
+           "make_model", "plot_accuracy", "plot_confidence", "plot_damage", "plot_training", "precision_by_quality",
+           "precision_drop", "precision_floors", "quality_images", "test_episodes", "train_model", "train_models"]

@@ -14,7 +14,7 @@ from ...data import load
 from ...data import omniglot as og
 from ...data.omniglot import ClassImages, group_split, resize, rotations_as_classes
 from ...fewshot import (MODES, EpisodeSampler, ProtoNet, Split, damage, downsample, embed_all, encoder, evaluate,
-                        mean_ci, mean_precision, paired_difference, train_episodic)
+                        floor_share, mean_ci, mean_precision, paired_difference, precision_floor, train_episodic)
 from ...nn import n_parameters
 from ...params import ParameterError
 from .params import DIGITS_TEST, GAUSSIAN
@@ -203,6 +203,15 @@ def precision_by_quality(trained, split, p):
     images = {size: centre(X if size == p.image_size else downsample(X, size)) for size in sizes}
     return {key: {size: mean_precision(model, at_size, p.device).double().numpy() for size, at_size in images.items()}
             for key, model in trained.items() if key[0] != "vanilla"}
+
+
+def precision_floors(trained, split, p):
+    """Per Gaussian model: its precision floor (:func:`~companion.fewshot.precision_floor`, averaged over
+    dimensions) and the share of the clean :func:`quality_images` at it (a share near 1: a constant precision)."""
+    X = centre(quality_images(split, p))
+    return pd.DataFrame([{"mode": mode, "fraction": fraction, "run": run, "floor": float(precision_floor(m).mean()),
+                          "share_at_floor": floor_share(m, X, p.device)}
+                         for (mode, fraction, run), m in trained.items() if mode != "vanilla"])
 
 
 def confidence_vs_quality(precisions, p):
