@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from companion import runner
-from conftest import stopped_by_validation
+from conftest import run_notebook, stopped_by_validation
 
 NB = runner.find("03_goldilocks_zone")
 FASHION = Path("/usr/share/datasets/fashion-mnist")
@@ -32,9 +32,9 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     assert {row["dim"] for row in record["hyperplane"]} == set(record["parameters"]["train_dims"])
     assert len(record["init_selection"]) == 3
     claims = record["claims"]
-    assert [c["id"] for c in claims] == ["C1", "C2", "C3", "C5", "C6", "C7a", "C7b", "C7c", "C4"]
+    assert [c["id"] for c in claims] == ["C1", "C2", "C3", "C5", "S1", "C6", "C7a", "C7b", "C7c", "C4"]
     assert all(c["verdict"] in ("holds", "fails", "undecided") for c in claims)
-    assert [c["version"] for c in claims] == [""] * 8 + ["v2"]  # the followed abstract's claims first
+    assert [c["version"] for c in claims] == [""] * 9 + ["v2"]  # the followed abstract's claims first
 
 
 @pytest.mark.slow
@@ -81,3 +81,14 @@ def test_cli_list_shows_every_parameter_with_default_range_and_doc():
         assert row["doc"], row["name"]
         assert row["name"] in proc.stdout
     assert "0 <= seed <= 2147483647" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_paper_preset_runs_end_to_end_on_mnist_shaped_data(tmp_path):
+    # the paper preset (784-200-200-10, its every sweep) at reduced size, on the MNIST-shaped stand-in
+    small = dict(dataset="standin-mnist", n_train=100, n_test=50, scales=[0.1, 1.0, 30.0], subspace_dim=4, n_seeds=2,
+                 input_scales=[2.0], panel_seeds=2, train_scales=[1.0, 30.0], train_dims=[4], train_seeds=1,
+                 train_steps=3, n_inits=10, n_groups=2, group_size=5, select_steps=3)
+    record = run_notebook(NB, tmp_path, preset="paper", params=small)
+    assert record["parameters"]["widths"] == [200, 200] and record["n_parameters"] == 784 * 200 + 200 * 200 + 2010 + 400
+    assert {c["id"] for c in record["claims"]} == {"C1", "C2", "C3", "C5", "S1", "C6", "C7a", "C7b", "C7c", "C4"}

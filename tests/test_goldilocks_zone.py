@@ -64,8 +64,11 @@ def _claim_inputs(activations=("relu",), n_groups=2):
     summary = pd.concat([pd.DataFrame({"activation": a, "scale": SCALES, "frac_pos": [0.55, 0.6, 0.58, 0.57],
                                        "frac_pos_se": 0.01, "gamma": [0.2, 0.35, 0.5, 0.3], "gamma_se": 0.01})
                          for a in activations])
-    hyper = pd.DataFrame({"dim": [16] * 4 + [64] * 4, "scale": SCALES * 2, "seed": 0,
-                          "test_acc": [0.2, 0.3, 0.4, 0.1, 0.9, 0.8, 0.7, 0.2]})
+    sphere = pd.DataFrame({"surface": "sphere", "dim": [16] * 4 + [64] * 4, "scale": SCALES * 2, "seed": 0,
+                           "radius": [1.0, 10.0, 20.0, 100.0] * 2, "test_acc": [0.2, 0.3, 0.4, 0.1, 0.9, 0.8, 0.7, 0.2]})
+    sphere["end_radius"] = sphere.radius * (1 + 1e-12)
+    plane = sphere.assign(surface="plane", end_radius=sphere.radius + 25.0, test_acc=0.99)  # best everywhere: not read
+    hyper = pd.concat([plane, sphere], ignore_index=True)
     selection = pd.DataFrame({"rule": list(gz.compute.RULES), "picked_steps": [30.0, 40.0, 35.0],
                               "random_steps": 38.0, "p_value": [0.01, 0.7, 0.2]}) if n_groups else None
     p = SimpleNamespace(activations=list(activations), n_inits=20, n_groups=n_groups, group_size=5)
@@ -83,19 +86,21 @@ def test_claim_values_on_a_hand_made_run():
     # the level's s.e. is half the peak's and the larger end's combined
     assert values["relu_gamma_at_1_vs_level_se2"] == pytest.approx(2 * np.hypot(0.01, np.hypot(0.01, 0.01) / 2))
     assert values["hyperplane_dims_best_outside_shell"] == 1  # d=16 best at 2 (in), d=64 at 0.1 (out)
-    assert values["hyperplane_best_scales"] == "d=16: 2 (0.40), d=64: 0.1 (0.90)"
+    assert values["hyperplane_best_scales"] == "d=16: 2 (0.40), d=64: 0.1 (0.90)"  # the sphere runs only
+    assert values["sphere_radius_error"] == pytest.approx(1e-12, rel=1e-3)
+    assert values["plane_end_radius"] == "0.1: 26.0-26.0, 1: 35.0-35.0, 2: 45.0-45.0, 10: 125.0-125.0"
     assert values["loss_frac_pos_spearman"] == -0.4 and values["loss_frac_pos_p"] == 0.003
     assert values["select_gamma_picked_steps"] == 30.0 and values["select_loss_p"] == 0.2
     verdicts = {r["id"]: r["verdict"] for r in evaluate(gz.CLAIMS, values)}
-    assert verdicts == {"C1": "holds", "C2": "holds", "C3": "fails", "C5": "fails", "C6": "holds", "C7a": "holds",
-                        "C7b": "fails", "C7c": "fails"}  # no tanh: C4 is left out
+    assert verdicts == {"C1": "holds", "C2": "holds", "C3": "fails", "C5": "fails", "S1": "holds", "C6": "holds",
+                        "C7a": "holds", "C7b": "fails", "C7c": "fails"}  # no tanh: C4 is left out
 
 
 def test_claims_not_measured_are_left_out():
     values = gz.claim_values(*_claim_inputs(activations=("tanh",), n_groups=0))
     assert not any(k.startswith(("relu_", "select_")) for k in values)
     assert values["hyperplane_activation"] == "tanh" and values["tanh_gamma_peak"] == 0.5
-    assert [r["id"] for r in evaluate(gz.CLAIMS, values)] == ["C5", "C6", "C4"]
+    assert [r["id"] for r in evaluate(gz.CLAIMS, values)] == ["C5", "S1", "C6", "C4"]
 
 
 def test_curvature_point_matches_the_dense_hessian():
@@ -132,11 +137,14 @@ def test_selection_test_is_one_sided():
 
 
 def test_check_refuses_inconsistent_parameters():
-    p = SimpleNamespace(n_groups=5, group_size=10, n_inits=20, scales=[0.5, 1.0, 2.0])
+    good = dict(n_groups=1, group_size=5, n_inits=20, scales=[0.5, 1.0, 2.0], n_seeds=4, panel_seeds=3)
+    gz.check(SimpleNamespace(**good))
     with pytest.raises(ParameterError, match="n_groups \\* group_size = 50"):
-        gz.check(p)
+        gz.check(SimpleNamespace(**{**good, "n_groups": 5, "group_size": 10}))
     with pytest.raises(ParameterError, match="'scales'.*1.0"):
-        gz.check(SimpleNamespace(n_groups=1, group_size=5, n_inits=20, scales=[0.5, 2.0, 3.0]))
+        gz.check(SimpleNamespace(**{**good, "scales": [0.5, 2.0, 3.0]}))
+    with pytest.raises(ParameterError, match="'panel_seeds' = 5.*at most n_seeds = 4"):
+        gz.check(SimpleNamespace(**{**good, "panel_seeds": 5}))
 
 
 def test_shell_band_reaches_halfway_to_the_neighbouring_scales():
@@ -169,7 +177,8 @@ def _seeds_used(monkeypatch, seed):
     monkeypatch.setattr(compute, "random_subspace", record("subspace", compute.random_subspace))
     p = SimpleNamespace(dataset="digits", n_train=60, n_test=50, seed=seed, widths=[3], activations=["relu"],
                         init="xavier", device="cpu", scales=[0.5, 1.0], subspace_dim=2, subspace_kind="orthonormal",
-                        n_seeds=2, train_dims=[2], train_seeds=2, train_steps=1, train_lr=0.1, n_inits=3)
+                        n_seeds=2, train_scales=[0.5, 1.0], train_dims=[2], train_seeds=2, train_steps=1, train_lr=0.1,
+                        n_inits=3)
     data = gz.load_data(p)
     used["init"].clear()  # load_data's model only counts parameters
     gz.curvature_vs_radius(data, p)

@@ -184,6 +184,8 @@ def test_subspace_training_offsets_scale_the_radius_and_nest_the_subspaces():
     radii = sub[~sub.full].groupby("scale").radius.first()
     assert radii.to_numpy() == pytest.approx(np.array(p.scales) * radii[1.0], rel=1e-6)
     assert np.isfinite(sub.train_loss).all()
+    # where each run ended: it moved, and its radius changed by at most the distance it moved (triangle inequality)
+    assert (sub.moved > 0).all() and ((sub.end_radius - sub.radius).abs() <= sub.moved + 1e-9).all()
     with pytest.raises(ParameterError, match="asks for d = 5000, but the model has only D = 460"):
         lss.load_data(_params(subspace_dims=[5000]))
 

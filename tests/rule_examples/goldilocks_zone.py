@@ -17,6 +17,7 @@ EXAMPLES = {
     "C3": ({"relu_gamma_at_1": 0.40, "relu_half_maximum_level": 0.356, "relu_gamma_at_1_vs_level_se2": 0.02},
            {"relu_gamma_at_1": 0.25, "relu_half_maximum_level": 0.356, "relu_gamma_at_1_vs_level_se2": 0.02}),
     "C5": ({"hyperplane_dims_best_outside_shell": 0}, {"hyperplane_dims_best_outside_shell": 3}),
+    "S1": ({"sphere_radius_error": 2e-16}, {"sphere_radius_error": 0.3}),
     "C6": ({"loss_frac_pos_spearman": -0.30, "loss_frac_pos_p": 0.02},
            {"loss_frac_pos_spearman": -0.03, "loss_frac_pos_p": 0.80}),
     "C7a": (_selection("gamma", 34.6, 37.7, 0.002), _selection("gamma", 36.8, 38.0, 0.16)),

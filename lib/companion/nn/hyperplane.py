@@ -30,3 +30,12 @@ class HyperplaneModel(nn.Module):
 
     def forward(self, inputs):
         return functional_call(self.base, unflatten(self.base, self.theta()), (inputs,))
+
+
+class HypersphereModel(HyperplaneModel):
+    """The hyperplane through ``P`` pushed radially onto the sphere of radius ``||P||``:
+    theta(x) = ||P|| (P + M x) / ||P + M x||, so training never leaves the offset's radius."""
+
+    def theta(self):
+        point = super().theta()
+        return point * (self.offset.norm() / point.norm())

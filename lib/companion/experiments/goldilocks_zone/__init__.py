@@ -25,10 +25,12 @@ from .compute import (
     summarise,
 )
 from .explore import spectrum_explorer
-from .figures import plot_curvature, plot_hyperplane, shell_band
+from .figures import plot_curvature, plot_hyperplane, plot_input_panel, shell_band
+from .inputs import input_scale_panel, input_statistics, mnist_reference, panel_shells
 from .params import PARAMETERS, check
 
 __all__ = ["CLAIMS", "PARAMETERS", "check", "claim_values", "curvature_point", "curvature_vs_radius",
-           "hyperplane_training", "init_selection", "inits_at_one_radius", "load_data", "make_model", "model_size",
-           "peak_values", "plot_curvature", "plot_hyperplane", "rank_correlation", "selection_test", "shell_band",
+           "hyperplane_training", "init_selection", "input_scale_panel", "input_statistics", "inits_at_one_radius",
+           "load_data", "make_model", "mnist_reference", "model_size", "peak_values", "plot_curvature", "plot_hyperplane",
+           "panel_shells", "plot_input_panel", "rank_correlation", "selection_test", "shell_band",
            "shells", "spectrum_explorer", "steps_to_target", "summarise"]

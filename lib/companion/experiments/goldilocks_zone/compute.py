@@ -16,6 +16,7 @@ from ...data import load
 from ...landscape import HessianOperator, positive_fraction, random_subspace, subspace_hessian, trace_ratio
 from ...landscape.zone import half_maximum_zone
 from ...nn import HyperplaneModel, flat_params, mlp, n_parameters, train
+from ...nn.hyperplane import HypersphereModel
 from ...params import ParameterError
 
 
@@ -80,28 +81,36 @@ def shells(summary, activations):
     return {a: half_maximum_zone(summary[summary.activation == a], x="scale", y="gamma") for a in activations}
 
 
-def hyperplane_training(data, p):
-    """Claim 5: train only x in theta = P + M x (Adam, full batch) for P at each scale and each d.
+SURFACES = {"plane": HyperplaneModel, "sphere": HypersphereModel}
 
-    Uses the first activation; one row per (scale, d, ray): P lies on ray ``s`` of
-    :func:`curvature_vs_radius`, M is drawn from the stream ("hyperplane", s).
+
+def hyperplane_training(data, p):
+    """Claim 5: train only x (Adam, full batch) on the random hyperplane theta = P + M x through P, and on the
+    hypersphere of P's radius through P (:class:`HypersphereModel`), for P at each of ``train_scales``.
+
+    Uses the first activation; one row per (surface, scale, d, ray): P lies on ray ``s`` of
+    :func:`curvature_vs_radius`, M is drawn from the stream ("hyperplane", s). ``end_radius`` is
+    ||theta|| after training: a plane run drifts from its offset's radius, a sphere run cannot.
     """
     activation, rows = p.activations[0], []
     X, y = data.split("train", p.device, torch.float64)
     Xte, yte = data.split("test", p.device, torch.float64)
     for s in range(p.train_seeds):
-        for scale in p.scales:
+        for scale in p.train_scales:
             base = make_model(data, p, activation, scale, rng.derive(p.seed, "init", s))
             P = flat_params(base)
             for dim in p.train_dims:
                 M = random_subspace(P.numel(), dim, kind=p.subspace_kind, seed=rng.derive(p.seed, "hyperplane", s),
                                     dtype=P.dtype).to(P.device)
-                traj = train(HyperplaneModel(base, P, M), X, y, optimizer="adam", lr=p.train_lr,
-                             steps=p.train_steps, seed=rng.derive(p.seed, "hyperplane training", s),
-                             X_test=Xte, y_test=yte)
-                rows.append({"scale": scale, "radius": P.norm().item(), "dim": dim, "seed": s,
-                             "outcome": traj.outcome,
-                             **{k: traj.final[k] for k in ("train_loss", "train_acc", "test_acc")}})
+                for surface, Model in SURFACES.items():
+                    model = Model(base, P, M)
+                    traj = train(model, X, y, optimizer="adam", lr=p.train_lr, steps=p.train_steps,
+                                 seed=rng.derive(p.seed, "hyperplane training", s), eval_every=p.train_steps,
+                                 X_test=Xte, y_test=yte)
+                    rows.append({"surface": surface, "scale": scale, "radius": P.norm().item(),
+                                 "end_radius": model.theta().norm().item(), "dim": dim, "seed": s,
+                                 "outcome": traj.outcome,
+                                 **{k: traj.final[k] for k in ("train_loss", "train_acc", "test_acc")}})
     return pd.DataFrame(rows)
 
 

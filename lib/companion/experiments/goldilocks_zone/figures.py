@@ -39,18 +39,38 @@ def plot_curvature(summary, zones):
 
 
 def plot_hyperplane(hyper, band):
-    """C5: mean test accuracy of hyperplane training against the offset's radius, one line per d."""
+    """C5: mean test accuracy against the offset's radius, one line per d, on hyperplanes (left) and on
+    hyperspheres of the offset's radius (right), with where each hyperplane run ended (left, crosses)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+    for ax, (surface, t) in zip(axes, hyper.groupby("surface")):
+        mean = t.groupby(["dim", "scale"], as_index=False)[["radius", "end_radius", "test_acc"]].mean()
+        for i, (dim, m) in enumerate(mean.groupby("dim")):
+            color = plt.cm.viridis(i / max(1, mean.dim.nunique() - 1))
+            ax.plot(m.radius, m.test_acc, marker="o", color=color, label=f"d = {dim}")
+            if surface == "plane":
+                ax.scatter(m.end_radius, m.test_acc, marker="x", color=color)
+        if band:
+            ax.axvspan(*band, color="C2", alpha=0.15, label="shell")
+        ax.set(xscale="log", xlabel=r"radius of the offset $\|P\|$ (x: end radius)", title=f"on the hyper{surface}")
+    axes[0].set_ylabel("test accuracy (mean over rays)")
+    axes[1].legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_input_panel(summary, panel):
+    """Tr/||H|| against radius for the sweep's inputs (input scale 1) and for inputs times each panel scale."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.8))
-    mean = hyper.groupby(["dim", "scale"], as_index=False)[["radius", "test_acc"]].mean()
-    sd = hyper.groupby(["dim", "scale"]).test_acc.std().fillna(0).to_numpy()
-    for i, (dim, t) in enumerate(mean.groupby("dim")):
-        ax.errorbar(t.radius, t.test_acc, yerr=sd[mean.dim == dim], marker="o", capsize=3,
-                    color=plt.cm.viridis(i / max(1, mean.dim.nunique() - 1)), label=f"d = {dim}")
-    if band:
-        ax.axvspan(*band, color="C2", alpha=0.15, label="shell")
-    ax.set(xscale="log", xlabel=r"radius of the offset $\|P\|$", ylabel=r"test accuracy (mean $\pm$ sd)")
-    ax.legend()
+    curves = [(1.0, summary)] + list(panel.groupby("input_scale"))
+    for i, (c, s) in enumerate(sorted(curves, key=lambda x: x[0])):
+        s = s.sort_values("scale")
+        ax.errorbar(s.radius, s.gamma, yerr=s.gamma_se, marker="o", capsize=3, color=plt.cm.plasma(i / len(curves)),
+                    label=f"inputs x {c:g}")
+    ax.set(xscale="log", xlabel=r"radius $\|\theta\|$", ylabel=r"Tr$(H_d)$ / $\|H_d\|_F\sqrt{d}$")
+    ax.legend(title="input scale")
     fig.tight_layout()
     return fig

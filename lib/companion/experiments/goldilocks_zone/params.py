@@ -15,6 +15,9 @@ PARAMETERS = (
     Param("subspace_dim", int, 2, 2000),
     Param("subspace_kind", str, choices=("orthonormal", "sparse")),
     Param("n_seeds", int, 2, 1000),
+    Param("input_scales", float, 0.01, 100.0, many=True),
+    Param("panel_seeds", int, 2, 1000),
+    Param("train_scales", float, 0.01, 100.0, many=True),
     Param("train_dims", int, 1, 100000, many=True),
     Param("train_seeds", int, 1, 100),
     Param("train_steps", int, 1, 100000),
@@ -35,3 +38,6 @@ def check(p):
                              f"{p.n_inits} inits; raise n_inits or lower n_groups/group_size")
     if len(p.scales) < 3 or 1.0 not in p.scales:
         raise ParameterError(f"parameter 'scales' = {p.scales!r} needs at least 3 scales including 1.0 (the named init)")
+    if p.panel_seeds > p.n_seeds:
+        raise ParameterError(f"parameter 'panel_seeds' = {p.panel_seeds} reuses the rays of the sweep; allowed: at "
+                             f"most n_seeds = {p.n_seeds}")

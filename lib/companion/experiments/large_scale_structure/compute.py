@@ -79,21 +79,24 @@ def subspace_training(data, p):
             base = make_model(data, p, scale=scale, seed=init_seed)
             P = flat_params(base)
             for dim in p.subspace_dims:
-                traj = train(HyperplaneModel(base, P, M[:, :dim]), X, y, optimizer="adam", lr=p.subspace_lr,
-                             steps=p.subspace_steps, seed=batches, X_test=Xte, y_test=yte,
-                             eval_every=p.subspace_steps)
-                rows.append(_subspace_row(s, scale, P, dim, traj, False))
+                plane = HyperplaneModel(base, P, M[:, :dim])
+                traj = train(plane, X, y, optimizer="adam", lr=p.subspace_lr, steps=p.subspace_steps, seed=batches,
+                             X_test=Xte, y_test=yte, eval_every=p.subspace_steps)
+                rows.append(_subspace_row(s, scale, P, dim, traj, False, plane.theta().detach()))
             if scale == 1.0:
                 full = make_model(data, p, scale=scale, seed=init_seed)
                 traj = train(full, X, y, optimizer="adam", lr=p.subspace_lr, steps=p.subspace_steps,
                              seed=batches, X_test=Xte, y_test=yte, eval_every=p.subspace_steps)
-                rows.append(_subspace_row(s, scale, P, D, traj, True))
+                rows.append(_subspace_row(s, scale, P, D, traj, True, flat_params(full)))
     return pd.DataFrame(rows)
 
 
-def _subspace_row(s, scale, P, dim, traj, full):
+def _subspace_row(s, scale, P, dim, traj, full, theta):
+    """One run: its offset's radius, where it ended (``end_radius`` = ||theta||, ``moved`` = ||theta - P||), its
+    outcome and final losses and accuracies."""
     f = traj.final
-    return {"seed": s, "scale": scale, "radius": P.norm().item(), "dim": dim, "full": full, "outcome": traj.outcome,
+    return {"seed": s, "scale": scale, "radius": P.norm().item(), "dim": dim, "full": full,
+            "end_radius": theta.norm().item(), "moved": (theta - P).norm().item(), "outcome": traj.outcome,
             "train_loss": f["train_loss"], "train_acc": f["train_acc"], "test_acc": f["test_acc"]}
 
 
