@@ -6,12 +6,10 @@ import pandas as pd
 import pytest
 import torch
 from companion import artifacts
-from companion.experiments import xray_cavities as paper
-from companion.experiments.xray_cavities import compute
-from companion.experiments.xray_cavities.claims import CLAIMS, paired_values
+from companion.experiments.xray_cavities.model import train_models
 from companion.experiments.xray_cavities.params import ARCHITECTURES
 from companion.nn import n_parameters
-from companion.physics.clusters import baselines, candidates, nets, training
+from companion.physics.clusters import baselines, candidates, instrument, nets, training
 from companion.physics.clusters import projection as pr
 from companion.physics.clusters import simulation as sim
 from scipy.integrate import quad
@@ -180,6 +178,46 @@ def test_the_prior_gives_cavities_inside_the_image_and_about_the_asked_fraction(
 
 
 # ---------------------------------------------------------------------------------------------
+# Point sources and the PSF
+
+
+def test_a_king_source_has_unit_flux_on_the_plane():
+    # the integral of (1 + r^2/r0^2)^(-3/2) / (2 pi r0^2) within radius R is 1 - (1 + R^2/r0^2)^(-1/2)
+    image = instrument.king(401, 200.5, 200.5, 3.0)
+    inside, outside = 1 - (1 + 200 ** 2 / 9) ** -0.5, 1 - (1 + 2 * 200 ** 2 / 9) ** -0.5  # circles in / around the grid
+    assert inside - 1e-3 < image.sum() < outside + 1e-3
+    assert image.argmax() == 200 * 401 + 200 and image.max() == pytest.approx(1 / (2 * np.pi * 9))
+
+
+def test_the_psf_keeps_the_flux_and_has_the_asked_width():
+    delta = np.zeros((41, 41))
+    delta[20, 20] = 1.0
+    psf = instrument.blur(delta, 1.5)
+    y = np.arange(41) - 20
+    assert psf.sum() == pytest.approx(1.0, abs=1e-6)
+    assert (psf.sum(0) * y ** 2).sum() == pytest.approx(1.5 ** 2, rel=0.01)
+    assert instrument.blur(delta, 0.0) is delta
+
+
+def test_sources_and_psf_are_switches_that_leave_the_cluster_unchanged():
+    assert sim.instrument_prior() == sim.PRIOR
+    clean = sim.draw(20, 3, "test")
+    both = sim.draw(20, 3, "test", sim.instrument_prior(point_sources=True, psf=True))
+    assert [c.cavities for c in clean] == [c.cavities for c in both]  # drawn last: the same clusters and cavities
+    assert all(c.sources == () and c.psf == 0 for c in clean) and all(c.psf == instrument.PSF_SIGMA for c in both)
+    assert sum(len(c.sources) for c in both) > 0
+    c = next(c for c in both if c.sources)
+    plain = pr.Cluster(**{**c.__dict__, "sources": (), "psf": 0.0})
+    bright, flat, _ = pr.render(plain, 64)
+    points = pr.Cluster(**{**c.__dict__, "psf": 0.0})
+    added = pr.expected_counts(bright, flat, points) - pr.expected_counts(bright, flat, plain)
+    expected = pr.exposure_map(64, c.vignetting) * c.counts * instrument.sources_map(c.sources, 64, 1.0)
+    np.testing.assert_allclose(added, expected, rtol=1e-9, atol=1e-9)
+    blurred = pr.expected_counts(bright, flat, pr.Cluster(**{**plain.__dict__, "psf": 1.0}))
+    assert blurred.sum() == pytest.approx(pr.expected_counts(bright, flat, plain).sum(), rel=0.01)
+
+
+# ---------------------------------------------------------------------------------------------
 # Networks, candidates, baselines
 
 
@@ -323,7 +361,7 @@ def test_training_at_reduced_size_gives_the_same_bytes_twice(tmp_path):
     before = torch.get_num_threads()
     digests = []
     for name in ("a.pt", "b.pt"):
-        model, history = paper.train_models(config)
+        model, history = train_models(config)
         assert torch.get_num_threads() == before  # the caller's thread count is restored
         digests.append(artifacts.save(model, tmp_path / name))
         assert digests[-1] == artifacts.state_sha256(model)
@@ -332,72 +370,3 @@ def test_training_at_reduced_size_gives_the_same_bytes_twice(tmp_path):
     model = nets.CavityModel("unet", [4, 8])
     model.load_state_dict(torch.load(tmp_path / "a.pt", weights_only=True))
     assert model.segmenter.widths == (4, 8)
-
-
-def test_score_counts_pixels_images_and_radii():
-    labels = np.zeros((2, 8, 8), np.int8)
-    labels[0, 0:4, 0:4] = 1
-    unit = np.ones((2, 8, 8), np.float32)
-    sample = sim.Sample(unit, labels, pd.DataFrame({"image": [0], "label": [1], "radius": [2.0], "distance": [5.0],
-                                                    "fill": [0.0]}),
-                        [pr.Cluster(0, 0, 1, 1, cavities=(CAVITY,)), pr.Cluster(0, 0, 1, 1)])
-    found = np.zeros((2, 8, 8), np.int32)
-    found[0, 0:4, 0:2] = 1  # half the cavity
-    found[1, 6:8, 6:8] = 1  # a false detection in the cavity-free image
-    table = pd.DataFrame({"image": [0, 1], "component": [1, 1], "radius": [2.5, 1.0], "radius_area": [1.6, 1.1]})
-    summary, _ = compute.score(sample, found, table)
-    assert summary["iou"] == pytest.approx(8 / 20)
-    assert (summary["tpr"], summary["fpr"], summary["recall"]) == (1.0, 1.0, 1.0)
-    assert summary["false_per_image"] == 0.5
-    assert summary["radius_err"] == pytest.approx(0.25) and summary["radius_err_area"] == pytest.approx(0.2)
-
-
-def test_paired_comparisons_and_claims_judge_what_they_say():
-    pairs = pd.DataFrame({"counts": [1e3, 1e3], "baseline": ["beta-fit", "unsharp"], "pairs": [6, 2],
-                          "cnn_err": [0.1, 0.1], "baseline_err": [0.2, 0.05]})
-    rule = {c.id: c for c in CLAIMS}["C4f"].rule  # the radius claim at 1,000 counts
-
-    def judge(table):
-        values = paired_values("radius_err", table, "cnn_err", "baseline_err")
-        return rule(values), values["radius_err_text_1000"]
-
-    verdict, text = judge(pairs)
-    assert verdict == "holds" and "unsharp: 2 common cavities, too few" in text  # unsharp found too few to compare
-    assert judge(pairs.assign(pairs=[6, 6]))[0] == "fails"
-    assert judge(pairs.assign(pairs=[1, 1]))[0] == "fails"  # nothing comparable is not a win
-
-
-def test_paired_medians_compare_on_the_cavities_both_measured():
-    wide = pd.DataFrame({"cnn": [0.1, 0.3, np.nan], "beta-fit": [0.2, 0.4, 0.5], "unsharp": [np.nan] * 3},
-                        index=pd.MultiIndex.from_tuples([(1e3, 0), (1e3, 1), (1e3, 2)]))
-    out = compute.paired_medians(wide, [1e3], "err", {"area": wide * 2})
-    row = out.set_index("baseline").loc["beta-fit"]
-    assert (row.pairs, row.cnn_err, row.baseline_err, row.area) == (2, pytest.approx(0.2), pytest.approx(0.3),
-                                                                    pytest.approx(0.4))
-    assert out.set_index("baseline").loc["unsharp"].pairs == 0
-
-
-def test_stability_summary_is_the_relative_scatter_over_draws():
-    stab = pd.DataFrame({"counts": 1e3, "method": "cnn", "cluster": 0, "label": 1, "realisation": range(4),
-                         "radius": 4.0, "found": [True, True, True, False], "r_hat": [3.0, 4.0, 5.0, np.nan],
-                         "r_area": [2.0, 4.0, 6.0, np.nan]})
-    s = paper.stability_summary(stab)
-    assert s.found.iloc[0] == 0.75 and s.scatter.iloc[0] == pytest.approx(1.0 / 4.0)
-    assert s.scatter_area.iloc[0] == pytest.approx(2.0 / 4.0)
-    assert np.isnan(paper.stability_summary(stab, min_found=4).scatter.iloc[0])
-
-
-def test_simulator_checks_hold():
-    assert paper.projection_check().max_rel_err.max() < 0.01
-    sweep = paper.deficit_sweep()
-    assert np.all(np.diff(sweep[sweep.vary == "radius"].deficit) > 0)
-    assert np.all(np.diff(sweep[sweep.vary == "distance"].deficit) < 0)
-
-
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-def test_the_paper_architecture_trains_through_the_same_path():
-    model, history = paper.train_models({"architecture": "inception", "image_size": 32, "n_train": 8, "train_steps": 2,
-                                         "batch_size": 2, "decoder_steps": 1})
-    assert isinstance(model.segmenter, nets.InceptionNet)
-    assert history[history.net == "segmenter"].step.tolist() == [0, 1]
-    assert np.isfinite(history.loss).all()

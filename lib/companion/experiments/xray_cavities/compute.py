@@ -23,6 +23,7 @@ import pandas as pd
 
 from ...physics.clusters import baselines, candidates, nets, projection, simulation
 from .model import crop_size
+from .uncertainty import image_margins, median_difference
 
 MIN_IOU = 0.2
 METHODS = ("cnn", "beta-fit", "unsharp")
@@ -123,13 +124,27 @@ def _pooled_iou(found, truth):
     return int((pred & truth).sum()) / union if union else 0.0
 
 
+def any_found(n, table):
+    """(n,) bool: the images where ``table`` has a candidate."""
+    out = np.zeros(n, bool)
+    out[table.image.unique().astype(int)] = True
+    return out
+
+
 def _detected(sample, table):
     """Image-level (TPR, FPR): the fraction of images with / without cavities where anything was found."""
     has = sample.has_cavity
-    any_found = np.zeros(len(has), bool)
-    any_found[table.image.unique().astype(int)] = True
+    found = any_found(len(has), table)
     rate = lambda x: float(x.mean()) if len(x) else np.nan
-    return rate(any_found[has]), rate(any_found[~has])
+    return rate(found[has]), rate(found[~has])
+
+
+def per_image(sample, found, detected):
+    """One row per image: has_cavity, ``detected`` (bool per image) and the pixel intersection and union of
+    the candidates ``found`` (labels) with the cavities: what the bootstrap over images resamples."""
+    pred, truth = found > 0, sample.mask
+    return pd.DataFrame({"image": np.arange(len(truth)), "has_cavity": sample.has_cavity, "detected": detected,
+                         "inter": (pred & truth).sum((1, 2)), "union": (pred | truth).sum((1, 2))})
 
 
 def calibrate(model, p):
@@ -139,7 +154,7 @@ def calibrate(model, p):
     CNN and the baselines, each at its best for what the threshold is used for; an observer knows
     roughly how many counts they have. Returns (thresholds: one row per level, method and objective;
     the whole grid)."""
-    sample = simulation.simulate(p.n_calibration, p.seed, "calibration", size=p.image_size)
+    sample = simulation.simulate(p.n_calibration, p.seed, "calibration", prior(p), p.image_size)
     rows = []
     for j, level in enumerate(p.counts):
         maps, _ = score_maps(model, sample.observe(level, p.seed, j), sample.exposure, p)
@@ -167,9 +182,25 @@ def at_level(thresholds, level, objective="iou"):
     return dict(zip(t.method, t.threshold))
 
 
+def prior(p):
+    """The prior of the run's clusters: the default one, with point sources and the PSF as ``p`` says."""
+    return simulation.instrument_prior(p.point_sources, p.psf)
+
+
 def test_set(p):
     """The ``n_test`` clusters every method is scored on (about half with cavities)."""
-    return simulation.simulate(p.n_test, p.seed, "test", size=p.image_size)
+    return simulation.simulate(p.n_test, p.seed, "test", prior(p), p.image_size)
+
+
+def level_margins(images, p):
+    """Per count level: the CNN's margin over the best baseline in pooled pixel IoU (``iou``) and in TPR - FPR
+    (``detection``), each with its bootstrap interval over the test clusters (``_lo``, ``_hi``)."""
+    rows = []
+    for level, t in images.groupby("counts", sort=False):
+        margins = image_margins(t, BASELINES, p.n_boot, p.seed, f"{round(level)}")
+        rows.append({"counts": level, **{name + end: x for name, triple in margins.items()
+                                         for end, x in zip(("", "_lo", "_hi"), triple)}})
+    return pd.DataFrame(rows)
 
 
 def score(sample, found, table):
@@ -199,32 +230,35 @@ def example_images(sample, n_with=3, n_without=1):
 
 
 def _evaluate_level(model, sample, counts, p, thresholds, level):
-    """One count level: per method its summary row and per-cavity rows, the maps, candidates and seconds."""
+    """One count level: per method its summary row, per-cavity and per-image rows, the maps, candidates and seconds."""
     found, maps, seconds = detect(model, counts, sample.exposure, p, at_level(thresholds, level))
     detection = at_level(thresholds, level, "detection")
-    metrics, cavs = [], []
+    metrics, cavs, images = [], [], []
     for m in METHODS:
         summary, cav = score(sample, *found[m])
         # image-level detection with the threshold calibrated for it (the same for the CNN)
-        summary["tpr"], summary["fpr"] = _detected(sample, candidates.components(maps[m], detection[m], p.min_area)[1])
+        table = candidates.components(maps[m], detection[m], p.min_area)[1]
+        summary["tpr"], summary["fpr"] = _detected(sample, table)
         metrics.append({"counts": level, "method": m, **summary})
         cavs.append(cav.assign(counts=level, method=m))
-    return metrics, cavs, maps, found, seconds
+        images.append(per_image(sample, found[m][0], any_found(len(sample.unit), table)).assign(counts=level, method=m))
+    return metrics, cavs, images, maps, found, seconds
 
 
 def evaluate(model, sample, p, thresholds):
     """Score every method at every count level on ``sample``. Returns (metrics: one row per level and
-    method; cavities: one row per level, method and true cavity; seconds per image per method;
-    examples: counts and score maps of the ``example_images`` per level; the CNN's metrics at its
-    fixed ``threshold``, the paper's way, per level)."""
-    metrics, cavs, examples, fixed = [], [], {}, []
+    method; cavities: one row per level, method and true cavity; images: one row per level, method and
+    image (``per_image``); seconds per image per method; examples: counts and score maps of the
+    ``example_images`` per level; the CNN's metrics at its fixed ``threshold``, the paper's way, per level)."""
+    metrics, cavs, images, examples, fixed = [], [], [], {}, []
     shown = example_images(sample)
     seconds = dict.fromkeys(METHODS, 0.0)
     for j, level in enumerate(p.counts):
         counts = sample.observe(level, p.seed, j)
-        rows, cav, maps, found, secs = _evaluate_level(model, sample, counts, p, thresholds, level)
+        rows, cav, imgs, maps, found, secs = _evaluate_level(model, sample, counts, p, thresholds, level)
         metrics += rows
         cavs += cav
+        images += imgs
         for m in METHODS:
             seconds[m] += secs[m]
         summary, _ = score(sample, *cnn_candidates(model, maps["cnn"], p.threshold, p))
@@ -233,7 +267,8 @@ def evaluate(model, sample, p, thresholds):
                            **{f"{m}_found": found[m][0][shown] for m in METHODS}}
     n = len(p.counts) * len(sample.unit)
     speed = pd.DataFrame([{"method": m, "ms_per_image": 1e3 * seconds[m] / n, "images": n} for m in METHODS])
-    return pd.DataFrame(metrics), pd.concat(cavs, ignore_index=True), speed, examples, pd.DataFrame(fixed)
+    return (pd.DataFrame(metrics), pd.concat(cavs, ignore_index=True), pd.concat(images, ignore_index=True), speed,
+            examples, pd.DataFrame(fixed))
 
 
 def by_size(cavities, edges=(2.0, 4.0, 6.0, 12.0)):
@@ -245,31 +280,40 @@ def by_size(cavities, edges=(2.0, 4.0, 6.0, 12.0)):
                  radius_err=("err", "median")).reset_index()
 
 
-def paired_medians(wide, levels, value, extra=None):
+def paired_medians(wide, levels, value, unit, n_boot, seed, extra=None):
     """Per count level in ``levels`` and baseline: how many cavities (rows of ``wide``, indexed by level
-    first, one column per method) both the CNN and the baseline measured, and the median of each on
-    them (``cnn_<value>``, ``baseline_<value>``; ``extra``: {column: frame like ``wide``} adds the
-    median of its CNN column on the same cavities)."""
+    first and by the cluster ``unit`` among the rest, one column per method) both the CNN and the baseline
+    measured, the median of each on them (``cnn_<value>``, ``baseline_<value>``), and the difference
+    CNN - baseline with its bootstrap interval over the clusters (``diff``, ``lo``, ``hi``); ``extra``:
+    {column: frame like ``wide``} adds the median of its CNN column on the same cavities."""
     med = lambda x: float(x.median()) if len(x) else np.nan
     rows = []
     for level in levels:
         w = wide.loc[level]
         for b in BASELINES:
             both = w[["cnn", b]].dropna()
+            diff = median_difference(both["cnn"], both[b], both.index.get_level_values(unit), n_boot, seed, value,
+                                     f"{round(level)}", b)
             row = {"counts": level, "baseline": b, "pairs": len(both), f"cnn_{value}": med(both["cnn"]),
-                   f"baseline_{value}": med(both[b])}
+                   f"baseline_{value}": med(both[b]), **dict(zip(("diff", "lo", "hi"), diff))}
             for column, frame in (extra or {}).items():
                 row[column] = med(frame.loc[level].loc[both.index, "cnn"])
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def radius_pairs(cavities):
-    """Per count level and baseline: the median relative radius error of the CNN and of the baseline
-    on the cavities both found (a paired comparison), and how many there were."""
-    wide = (cavities.assign(err=(cavities.r_hat - cavities.radius).abs() / cavities.radius)
-            .set_index(["counts", "image", "label", "method"]).err.unstack("method").reindex(columns=list(METHODS)))
-    return paired_medians(wide, cavities.counts.unique(), "err")
+def radius_pairs(cavities, n_boot, seed):
+    """Per count level and baseline: the median relative radius error of the CNN and of the baseline on the
+    cavities both found (a paired comparison), every method's radius being sqrt(area / pi) of its
+    candidate (like with like); how many there were; the CNN's error with its ResNet decoder on the same
+    cavities (``cnn_decoder_err``); and the difference's bootstrap interval over the test clusters."""
+    def wide(radius):
+        err = (cavities[radius] - cavities.radius).abs() / cavities.radius
+        return (cavities.assign(err=err).set_index(["counts", "image", "label", "method"]).err.unstack("method")
+                .reindex(columns=list(METHODS)))
+
+    return paired_medians(wide("r_area"), cavities.counts.unique(), "err", "image", n_boot, seed,
+                          {"cnn_decoder_err": wide("r_hat")})
 
 
 def decoder_gain(cavities):

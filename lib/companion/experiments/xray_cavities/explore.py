@@ -3,7 +3,7 @@
 import numpy as np
 
 from ...physics.clusters import simulation
-from .compute import at_level, detect
+from .compute import at_level, detect, prior
 
 PANELS = ("counts", "cnn", "beta-fit")
 
@@ -36,7 +36,7 @@ def explorer(model, p, thresholds):
     and the beta-fit significance with the truth and the candidates outlined."""
     import ipywidgets as widgets
 
-    sample = simulation.simulate(16, p.seed, "test", size=p.image_size)
+    sample = simulation.simulate(16, p.seed, "test", prior(p), p.image_size)
     style = {"description_width": "initial"}
 
     def show(log_counts=3.5, cluster=0, threshold=p.threshold):

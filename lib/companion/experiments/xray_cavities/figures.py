@@ -90,15 +90,16 @@ def plot_by_size(table):
 
 
 def plot_stability(summary):
-    """Stability: per level and method, the scatter sd(R_hat) / R of each cavity over Poisson draws."""
+    """Stability: per level and method, the scatter sd(R_area) / R of each cavity over Poisson draws, R_area =
+    sqrt(area / pi) of the candidate for every method (as C5 compares them)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     s = summary.assign(level=summary.counts.map(level_name))
-    sns.stripplot(data=s.dropna(subset=["scatter"]), x="level", y="scatter", hue="method", hue_order=list(METHODS),
-                  dodge=True, ax=axes[0])
-    axes[0].set(xlabel="", ylabel="sd(R_hat) / R over draws")
+    sns.stripplot(data=s.dropna(subset=["scatter_area"]), x="level", y="scatter_area", hue="method",
+                  hue_order=list(METHODS), dodge=True, ax=axes[0])
+    axes[0].set(xlabel="", ylabel="sd(R_area) / R over draws")
     rate = s.groupby(["level", "method"], sort=False).found.mean().reset_index()
     sns.barplot(data=rate, x="level", y="found", hue="method", hue_order=list(METHODS), ax=axes[1])
     axes[1].set(xlabel="", ylabel="fraction of draws where found")

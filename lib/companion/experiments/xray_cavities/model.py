@@ -33,14 +33,15 @@ def scaled_area(area, size):
     return max(1, int(round(area * (size / REFERENCE_SIZE) ** 2)))
 
 
-def train_models(config=None, seed=TRAIN_SEED, device="cpu"):
+def train_models(config=None, seed=TRAIN_SEED, device="cpu", prior=simulation.PRIOR):
     """Train segmenter and radius decoder with ``config`` (TRAINED by default) on ``n_train`` fresh
-    clusters of the "train" stream. Returns (model on the CPU, loss history with a ``net`` column)."""
+    clusters of the "train" stream drawn from ``prior`` (the committed model: the default prior, without
+    point sources or PSF). Returns (model on the CPU, loss history with a ``net`` column)."""
     c = {**TRAINED, **(config or {})}
     size = c["image_size"]
-    counts = simulation.PRIOR.counts
+    counts = prior.counts
     with threads(TRAIN_THREADS):
-        sample = simulation.simulate(c["n_train"], seed, "train", size=size)
+        sample = simulation.simulate(c["n_train"], seed, "train", prior, size)
         model = nets.CavityModel(c["architecture"], c["widths"], seed)
         seg = training.train_segmenter(model.segmenter, sample, steps=c["train_steps"], batch_size=c["batch_size"],
                                        lr=c["lr"], seed=seed, counts=counts, pos_weight=c["pos_weight"], device=device)
@@ -73,9 +74,10 @@ def load_committed(path=None):
 
 
 def get_model(p):
-    """The notebook's model: the committed one, or (``retrain``) one trained now with ``p``'s settings
-    and seed. Returns (model, history or None, sha256 of its state)."""
+    """The notebook's model: the committed one, or (``retrain``) one trained now with ``p``'s settings,
+    seed and instrument (point sources, PSF). Returns (model, history or None, sha256 of its state)."""
     if not p.retrain:
         return load_committed(), None, COMMITTED.sha256
-    model, history = train_models(settings(p), seed=p.seed, device=p.device)
+    prior = simulation.instrument_prior(p.point_sources, p.psf)
+    model, history = train_models(settings(p), seed=p.seed, device=p.device, prior=prior)
     return model, history, artifacts.state_sha256(model)

@@ -27,6 +27,9 @@ PARAMETERS = (
     Param("threshold", float, 0.01, 0.99),
     Param("min_area", int, 1, 10**4),
     Param("fit_iterations", int, 1, 1000),
+    Param("n_boot", int, 100, 10**5),
+    Param("point_sources", bool),
+    Param("psf", bool),
 )
 
 

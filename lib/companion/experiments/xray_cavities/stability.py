@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 
 from ...physics.clusters import simulation
-from .compute import METHODS, at_level, detect, paired_medians, score
+from .compute import METHODS, at_level, detect, paired_medians, prior, score
 
 
 def stability(model, p, thresholds):
     """``n_realisations`` Poisson draws of ``n_stability`` clusters with cavities (the "stability" stream)
     at every count level; one row per level, method, realisation and true cavity with the radius found
     (NaN if missed)."""
-    sample = simulation.simulate(p.n_stability, p.seed, "stability", size=p.image_size, cavities=True)
+    sample = simulation.simulate(p.n_stability, p.seed, "stability", prior(p), p.image_size, cavities=True)
     n, R = len(sample.unit), p.n_realisations
     tiled = sample.subset(np.tile(np.arange(n), R))
     rows = []
@@ -38,11 +38,12 @@ def stability_summary(stab, min_found=3):
     return out.drop(columns=["sd_r", "sd_area"])
 
 
-def stability_pairs(summary):
-    """Per level and baseline: median scatter of the CNN and of the baseline over the cavities both
-    measured (found at least ``min_found`` times), how many there were, and the CNN's scatter of
-    sqrt(area / pi) on the same cavities (what the decoder adds)."""
+def stability_pairs(summary, n_boot, seed):
+    """Per level and baseline: median scatter of sqrt(area / pi) of the CNN's candidates and of the
+    baseline's (like with like) over the cavities both measured (found at least ``min_found`` times), how
+    many there were, the difference's bootstrap interval over the clusters, and the CNN's scatter with
+    its ResNet decoder on the same cavities (``cnn_decoder_scatter``)."""
     idx = ["counts", "cluster", "label", "method"]
-    wide = summary.set_index(idx).scatter.unstack("method").reindex(columns=list(METHODS))
-    area = summary.set_index(idx).scatter_area.unstack("method").reindex(columns=list(METHODS))
-    return paired_medians(wide, summary.counts.unique(), "scatter", {"cnn_area_scatter": area})
+    wide = lambda column: summary.set_index(idx)[column].unstack("method").reindex(columns=list(METHODS))
+    return paired_medians(wide("scatter_area"), summary.counts.unique(), "scatter", "cluster", n_boot, seed,
+                          {"cnn_decoder_scatter": wide("scatter")})

@@ -15,15 +15,18 @@ shell of enhanced emissivity around it. The truth label of a pixel is the exact 
 footprint of each cavity (the quadratic form minimised along the line of sight), and the
 truth radius of a cavity is the radius of the circle with its projected area.
 
-Counts: the cavity-free cluster is scaled to ``counts`` expected counts in the image, a flat
-background of ``background * counts / n_pixels`` per pixel is added, and both are multiplied
-by an exposure map with radial vignetting (``expected_counts``).
+Counts: the cavity-free cluster is scaled to ``counts`` expected counts in the image, point
+sources are added and the sum is blurred by the PSF when the cluster has them (``instrument``), a
+flat background of ``background * counts / n_pixels`` per pixel is added, and all is multiplied by
+an exposure map with radial vignetting (``expected_counts``).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import gammaln
+
+from .instrument import KING_CORE, blur, sources_map
 
 REFERENCE_SIZE = 64
 
@@ -58,7 +61,8 @@ class Cluster:
     ellipticity: 1 - minor/major axis on the sky; angle: position angle of the major axis;
     counts: expected counts of the cavity-free cluster in the image; background: total
     background counts relative to ``counts``; vignetting: fractional exposure loss at the
-    image corners (exposure 1 - vignetting * (r / r_corner)^2).
+    image corners (exposure 1 - vignetting * (r / r_corner)^2); sources: point sources ((x, y, counts
+    relative to ``counts``), ...); psf: sigma of the Gaussian PSF in pixels (0: none).
     """
 
     x: float
@@ -71,6 +75,8 @@ class Cluster:
     counts: float = 1e4
     background: float = 0.0
     vignetting: float = 0.0
+    sources: tuple = ()
+    psf: float = 0.0
 
 
 def projected_beta(R, rc, beta):
@@ -219,9 +225,12 @@ def exposure_map(size, vignetting):
 
 
 def expected_counts(brightness, plain, cluster):
-    """Expected counts per pixel: the cavity-free cluster scaled to ``cluster.counts``, plus background,
-    times the exposure map."""
+    """Expected counts per pixel: the cavity-free cluster scaled to ``cluster.counts`` with its point
+    sources, blurred by its PSF, plus background, times the exposure map."""
     size = brightness.shape[-1]
     source = brightness * (cluster.counts / plain.sum())
+    if cluster.sources or cluster.psf:
+        points = sources_map(cluster.sources, size, KING_CORE * size / REFERENCE_SIZE)
+        source = blur(source + cluster.counts * points, cluster.psf)
     bkg = cluster.background * cluster.counts / size ** 2
     return exposure_map(size, cluster.vignetting) * (source + bkg)

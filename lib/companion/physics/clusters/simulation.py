@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ... import rng
+from . import instrument
 from .projection import REFERENCE_SIZE, Cavity, Cluster, cavity_radius, expected_counts, exposure_map, render
 
 
@@ -43,6 +44,8 @@ class Prior:
     counts: tuple = (500.0, 50000.0)   # expected cluster counts, log-uniform
     background: tuple = (0.1, 0.5)     # background counts relative to cluster counts, uniform
     vignetting: tuple = (0.0, 0.2)     # exposure loss at the corners, uniform
+    sources: float = 0.0               # mean number of point sources per image (0: none; see instrument)
+    psf: float = 0.0                   # Gaussian PSF sigma (0: none)
 
     def with_(self, **changes):
         """A copy with some ranges changed."""
@@ -50,6 +53,12 @@ class Prior:
 
 
 PRIOR = Prior()
+
+
+def instrument_prior(point_sources=False, psf=False, prior=PRIOR):
+    """``prior`` with the point sources and the PSF of ``instrument`` switched on or off."""
+    return prior.with_(sources=instrument.SOURCES if point_sources else 0.0,
+                       psf=instrument.PSF_SIGMA if psf else 0.0)
 
 
 def loguniform(gen, lo, hi, size=None):
@@ -90,7 +99,10 @@ def draw_cluster(gen, prior=PRIOR, size=REFERENCE_SIZE, cavities=None):
                    rc=s * loguniform(gen, *prior.rc), beta=gen.uniform(*prior.beta), ellipticity=ell,
                    angle=gen.uniform(0, np.pi), counts=loguniform(gen, *prior.counts),
                    background=gen.uniform(*prior.background), vignetting=gen.uniform(*prior.vignetting))
-    return Cluster(**cluster, cavities=_draw_cavities(gen, prior, size) if has else ())
+    cavities = _draw_cavities(gen, prior, size) if has else ()
+    # drawn last, so a cluster is the same with and without them
+    sources = instrument.draw_sources(gen, prior.sources, instrument.SOURCE_FLUX, size)
+    return Cluster(**cluster, cavities=cavities, sources=sources, psf=s * prior.psf)
 
 
 def draw(n, seed, stream, prior=PRIOR, size=REFERENCE_SIZE, cavities=None):
