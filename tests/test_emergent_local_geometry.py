@@ -20,7 +20,7 @@ def _p(**change):
     p = dict(dataset="digits", n_train=1000, n_test=300, class_counts=[2, 5, 10], model="mlp", widths=[32, 32],
              channels=[4], activation="relu", init="torch", lr=0.05, batch_size=50, epochs=60, n_checkpoints=12,
              lanczos_steps=60, slq_probes=8, n_cosine=10, model_examples=300, hyper_scales=[0.1, 1.0, 10.0],
-             hyper_dim=20, hyper_steps=10, hyper_lr=0.05, memory_budget_mb=256.0, seed=0, device="cpu")
+             hyper_dim=20, hyper_steps=10, hyper_lr=0.05, hyper_repeats=1, memory_budget_mb=256.0, seed=0, device="cpu")
     p.update(change)
     return SimpleNamespace(**p)
 
@@ -29,7 +29,7 @@ def _p(**change):
     (dict(class_counts=[5, 2]), "'class_counts' = [5, 2] must be distinct, increasing"),
     (dict(class_counts=[2, 11]), "at most the 10 classes of digits"),
     (dict(hyper_scales=[0.5, 2.0, 3.0]), "including 1.0"),
-    (dict(lanczos_steps=20), "lanczos_steps >= 21"),
+    (dict(lanczos_steps=40), "lanczos_steps >= 41"),
     (dict(batch_size=300), "exceeds the 200 training examples of the 2-class task"),
     (dict(n_cosine=95), "at most 90"),
     (dict(model_examples=1000), "at most 90"),
@@ -65,11 +65,12 @@ def test_zone_is_the_full_width_at_half_maximum():
     assert el.zone(hyper.assign(gamma=[0.1, 0.2, 0.3, 0.4, 0.5])) == []
 
 
-def test_checkpoint_steps_are_geometric_and_keep_the_ends():
+def test_checkpoint_steps_are_half_geometric_half_even_and_keep_the_ends():
     traj = Trajectory(pd.DataFrame(), checkpoints=[(s, None) for s in range(0, 1001, 10)])
-    steps = el.checkpoint_steps(traj, 5)
+    steps = el.checkpoint_steps(traj, 8)
     assert steps[0] == 0 and steps[-1] == 1000 and steps == sorted(set(steps))
-    assert steps == [0, 10, 50, 220, 1000]  # targets 10, 46, 215, 1000: nearest stored on a log scale
+    # geometric targets 10, 46, 215, 1000 (nearest stored on a log scale), even ones 250, 500, 750
+    assert steps == [0, 10, 50, 220, 250, 500, 750, 1000]
 
 
 def test_per_class_subset_groups_by_class():
@@ -136,21 +137,23 @@ def test_clustering_and_model_spectrum_on_a_tiny_network():
     for d in densities.values():
         assert torch.allclose(d.weights.sum(dim=1), torch.ones(2, dtype=torch.float64), atol=1e-8)
     counts = el.model_counts(top)
-    assert counts.matrix.tolist() == ["H", "G", "model", "signal"] and (counts.outliers >= 1).all()
+    assert counts.matrix.tolist() == ["H", "G", "model", "signal"] and (counts.outliers >= 0).all()
+    assert counts.set_index("matrix").outliers["signal"] == 2  # diag p - p p^T has rank C - 1
 
 
 def _claim_inputs(**over):
-    counts = pd.DataFrame([{"C": C, "matrix": m, "outliers": n, "gap": 3.0} for C, n in ((2, 1), (5, 4), (10, 9))
+    counts = pd.DataFrame([{"C": C, "matrix": m, "outliers": n, "edge": 0.5} for C, n in ((2, 1), (5, 4), (10, 9))
                            for m in ("H", "G")])
-    dynamics = pd.DataFrame({"epoch": [0, 0.5, 2, 10, 40], "lambda_max": [1, 2, 6, 8, 5],
+    dynamics = pd.DataFrame({"epoch": [0, 0.5, 2, 10, 40], "lambda_max": [1, 2, 6, 8, 5], "outliers": [0, 2, 9, 10, 9],
                              "confined": [0.1, 0.2, 0.6, 0.9, 0.95], "chance": 0.003,
                              "in_means_span": [0.1, 0.2, 0.6, 0.8, 0.9], "model_signal": [0.9, 1.8, 5, 7, 4.5]})
-    hyper = pd.DataFrame({"scale": [0.1, 1.0, 10.0], "test_acc": [0.5, 0.9, 0.2], "gamma": [0.1, 0.5, 0.2]})
+    hyper = pd.DataFrame({"scale": [0.1, 1.0, 10.0], "test_acc": [0.5, 0.9, 0.2], "gamma": [0.1, 0.5, 0.2],
+                          "end_over_start": [3.0, 1.5, 1.0]})
     pairs = pd.DataFrame([{"stage": s, "same logit": 0.7, "same logit, same class": 0.8,
                            "same logit, other class": 0.6, "other logit, same class": 0.0,
                            "other logit, other class": 0.05} for s in ("init", "trained")])
     sc = pd.DataFrame({"matrix": ["H", "G", "model", "signal"], "lambda_1": [9.0, 9.0, 8.0, 7.5],
-                       "outliers": [9, 9, 9, 9], "gap": 3.0})
+                       "outliers": [9, 9, 9, 9], "edge": 0.5})
     summary = {"H2_extreme": 0.2, "G_max": 9.0}
     args = dict(counts=counts, dynamics=dynamics, hyper=hyper, zone_scales=[1.0], full_test_acc=0.95, pairs=pairs,
                 spectrum_counts=sc, summary=summary)
@@ -164,10 +167,11 @@ def _verdicts(values):
 
 def test_claim_values_on_a_case_made_to_satisfy_every_threshold():
     values = el.claim_values(_p(hyper_dim=20), **_claim_inputs())
-    assert values["outliers_worst_miss"] == 1 and values["outliers_by_C"].startswith("C=2: 1 (G: 1), gap x3.00")
-    # after epoch 1: epochs 2, 10 and 40
+    assert values["outliers_worst_miss"] == 1 and values["outliers_by_C"].startswith("C=2: 1 (G: 1) above 0.5")
+    # with >= C - 1 = 9 outliers: epochs 2, 10 and 40
     assert values["confined_median"] == 0.9 and values["in_means_span_median"] == 0.8
-    assert values["checkpoints_after_epoch_1"] == 3 and values["confined_min"] == 0.6
+    assert values["checkpoints_with_outliers"] == 3 and values["confined_min"] == 0.6
+    assert values["outliers_from_epoch"] == 2 and values["end_over_start_radius"] == "0.1: 3.00, 1: 1.50, 10: 1.00"
     assert values["lambda_max_peak"] == 8 and values["lambda_max_peak_epoch"] == 10
     assert values["lambda_max_rise"] == 8 and values["lambda_max_end_over_peak"] == 0.625
     assert values["signal_lambda_max_pearson"] == pytest.approx(
@@ -231,5 +235,5 @@ def test_seeds_0_and_1_share_no_init_batches_hyperplane_or_lanczos_start(monkeyp
         return set(used)
 
     zero, one = seeds_used(0), seeds_used(1)
-    assert len(zero) == 5  # init, batches, Lanczos start, hyperplane, hyperplane training
+    assert len(zero) == 6  # init, batches, Lanczos start, hyperplane init, hyperplane, hyperplane training
     assert not zero & one

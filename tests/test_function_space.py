@@ -21,13 +21,15 @@ from companion.params import ParameterError
 # --- weights and predictions -------------------------------------------------------------------------------------
 
 
-def test_cosine_matrix_on_hand_vectors():
+def test_cosine_matrix_and_distances_on_hand_vectors():
     r = 1 / math.sqrt(2)
     got = fs.cosine_matrix(torch.tensor([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-1.0, 0.0]]))
     want = [[1, 0, r, -1], [0, 1, r, 0], [r, r, 1, -r], [-1, 0, -r, 1]]
     assert got == pytest.approx(np.array(want), abs=1e-12)
     with pytest.raises(ValueError, match="zero length"):
         fs.cosine_matrix(torch.zeros(2, 3))
+    thetas = torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])  # and distances from one of them
+    assert np.allclose(fs.distances(thetas, thetas[0]), [0.0, 5.0, math.sqrt(4 + 4 + 4)])
 
 
 def test_disagreement_from_labels_and_from_probabilities():

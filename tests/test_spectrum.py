@@ -14,7 +14,9 @@ import pytest
 import torch
 
 from companion.landscape import HessianOperator, MatrixOperator, dense_hessian
+from companion.landscape import lanczos
 from companion.landscape.spectrum import (
+    bulk_edge,
     hutchinson,
     hutchpp,
     outlier_count,
@@ -207,6 +209,30 @@ def test_outlier_count_reads_the_largest_ratio_of_consecutive_positive_eigenvalu
     assert outlier_count([10, 9, 0.9, 0.1], max_count=2) == (2, pytest.approx(10.0))
     with pytest.raises(ValueError, match="two positive"):
         outlier_count([1.0, -1.0])
+
+
+def test_bulk_edge_is_hampels_identifier():
+    # values 1, 1, 2, 3, 3, 30: median 2.5, absolute deviations 1.5, 1.5, 0.5, 0.5, 0.5, 27.5, MAD 1
+    lam = [1.0, 1.0, 2.0, 3.0, 3.0, 30.0, -2.0]
+    edge, count = bulk_edge(lam)
+    assert edge == pytest.approx(2.5 + 3 * 1.4826) and count == 1
+    assert bulk_edge([3.0 * x for x in lam]) == (pytest.approx(3 * edge), 1)  # the loss's scale changes nothing
+    assert bulk_edge(lam, k=0.3)[1] == 3  # a cut at 2.5 + 0.3 * 1.4826 = 2.94: the two 3s and 30 above it
+    with pytest.raises(ValueError, match="three positive"):
+        bulk_edge([1.0, 2.0, -1.0])
+
+
+@pytest.mark.parametrize("n", [800, 200])
+def test_bulk_edge_counts_the_outliers_of_a_spiked_wishart_matrix_from_its_lanczos_top(n):
+    # a Marchenko-Pastur bulk (edge (1 + sqrt(200 / n))^2: 2.25, or 4 with a density piled up at 0 as a Hessian's)
+    # plus 4 planted outliers 30, 20, 12 and 6
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(n, 200, generator=gen, dtype=DT) / math.sqrt(n / 800)
+    Q, _ = torch.linalg.qr(torch.randn(200, 4, generator=gen, dtype=DT))
+    H = X.T @ X / 800 + Q @ torch.diag(torch.tensor([30.0, 20.0, 12.0, 6.0], dtype=DT)) @ Q.T
+    top = lanczos(MatrixOperator(H), 17, n_iter=60, seed=1).eigenvalues  # 4C + 1 with C = 4
+    edge, count = bulk_edge(top)
+    assert count == 4 and top[4].item() < edge < top[3].item()
 
 
 def test_matrix_operator_counts_products_and_checks_shape():

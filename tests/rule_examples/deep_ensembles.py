@@ -5,6 +5,7 @@ EXAMPLES = {
             {"cos_across_max_abs": 0.2, "cos_within_min": 0.999}),
     "C1b": ({"dis_across_min": 0.31, "dis_within_max": 0.12}, {"dis_across_min": 0.1, "dis_within_max": 0.12}),
     "C2": ({"tsne_purity": 0.98, "tsne_purity_se2": 0.026}, {"tsne_purity": 0.8, "tsne_purity_se2": 0.073}),
+    "C8": ({"in_mode_distance_ratio_max": 0.9}, {"in_mode_distance_ratio_max": 0.2}),
     "C3": ({"diversity_independent": 0.79, "diversity_subspace_max": 0.35},
            {"diversity_independent": 0.3, "diversity_subspace_max": 0.35}),
     "C4": ({"ensemble_accuracy": 0.645, "subspace_accuracy_max": 0.605, "ensemble_brier": 0.461,

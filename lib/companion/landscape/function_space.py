@@ -3,7 +3,8 @@
 The definitions follow the official notebook of *Deep Ensembles: A Loss Landscape
 Perspective* (Fort, Hu & Lakshminarayanan, arXiv:1912.02757; notebook 09 of this project):
 
-- :func:`cosine_matrix`: cosine between flat parameter vectors (all weights and biases).
+- :func:`cosine_matrix`: cosine between flat parameter vectors (all weights and biases);
+  :func:`distances`: their Euclidean distances from one of them.
 - :func:`disagreement_matrix`: the fraction of examples on which two models' argmax
   predictions differ.
 - :func:`lower_limit` and :func:`upper_limit`: the two analytic reference curves of the
@@ -67,6 +68,15 @@ def cosine_matrix(thetas):
         raise ValueError("a parameter vector of zero length has no direction; cosine undefined")
     u = v / norms
     return (u @ u.T).clamp(-1, 1).numpy()
+
+
+def distances(thetas, theta):
+    """(n,) Euclidean distances, in float64, of the rows of ``thetas`` (n flat parameter vectors) from ``theta``."""
+    v = torch.as_tensor(thetas).detach().to("cpu", torch.float64)
+    ref = torch.as_tensor(theta).detach().to("cpu", torch.float64).reshape(-1)
+    if v.ndim != 2 or v.shape[1] != ref.numel():
+        raise ValueError(f"thetas must be (n, {ref.numel()}) to compare with theta, got shape {tuple(v.shape)}")
+    return (v - ref).norm(dim=1).numpy()
 
 
 def _labels1(pred):

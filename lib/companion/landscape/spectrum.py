@@ -13,7 +13,8 @@ spectrum that :func:`companion.landscape.lanczos` gives:
 - :func:`hutchinson` and :func:`hutchpp`: the trace, each with its standard error.
 - :func:`overlap`, :func:`top_eigenspace_overlap`, :func:`subspace_alignment`: how much of
   a vector (the gradient) or of a subspace lies in the top-k eigenspace.
-- :func:`outlier_count`: the number of outliers read off the largest gap of a spectrum's top.
+- :func:`outlier_count`: the number of outliers read off the largest gap of a spectrum's top;
+  :func:`bulk_edge`: the number above a robust estimate of the bulk's upper edge.
 
 Operators are anything with ``dim``, ``params`` (read for dtype and device only) and
 ``matvec``: :class:`companion.landscape.HessianOperator`, the Gauss-Newton operators of
@@ -234,3 +235,27 @@ def outlier_count(eigenvalues, max_count=None):
     ratios = lam[:top] / lam[1:top + 1]
     i = int(torch.argmax(ratios))
     return i + 1, ratios[i].item()
+
+
+HAMPEL_K = 3.0  # bulk_edge's cut: three robust standard deviations above the median (Hampel's identifier)
+MAD_TO_SD = 1.4826  # 1.4826 x the median absolute deviation estimates the standard deviation of a normal sample
+
+
+def bulk_edge(eigenvalues, k=HAMPEL_K):
+    """(edge, count): a robust estimate of the bulk's upper edge under the top of a spectrum, and how many lie above.
+
+    Hampel's identifier: edge = median + k * 1.4826 * MAD of the positive eigenvalues given, MAD
+    their median absolute deviation from the median; count = the number above the edge. The
+    median and the MAD are those of the bulk while the outliers are fewer than half of the values
+    given (the rule's breakdown point), so give at least twice as many eigenvalues as the largest
+    count to be read. Scaling every eigenvalue by c > 0 scales the edge by c and keeps the count.
+    Needs at least three positive eigenvalues.
+    """
+    lam = torch.as_tensor(eigenvalues, dtype=torch.float64).reshape(-1)
+    lam = lam[lam > 0]
+    if len(lam) < 3:
+        raise ValueError("bulk_edge needs at least three positive eigenvalues")
+    centre = torch.quantile(lam, 0.5)  # the usual median (mean of the two middle values of an even count)
+    mad = torch.quantile((lam - centre).abs(), 0.5)
+    edge = (centre + k * MAD_TO_SD * mad).item()
+    return edge, int((lam > edge).sum())

@@ -1,15 +1,17 @@
 """The claims table as data: ``CLAIMS`` (C1a-C7b, then C5, which tests a sentence of the first abstract only)
 and ``claim_values``, the named numbers they read.
 
-Thresholds say what each claim means: near-orthogonal is |cos| < 0.1 (84 to 96 degrees) against
-cos > 0.9 within late checkpoints (in about 15,000 dimensions independent directions are near-orthogonal
-anyway: a sanity row); 'separate clusters' is >= 90% of checkpoints with their t-SNE nearest neighbour in
-their own run, undecided within two binomial standard errors of that share over the checkpoints; a
-comparison at matched accuracy uses samples within ``match_tol`` of the independent runs' accuracy range;
-'low-loss' is a trained path whose training-loss barrier is at most a fifth of the straight line's; 'not
-connected in prediction space' is a path midpoint that disagrees with both ends more than any two late
-checkpoints of one run disagree with each other. A comparison that cannot be made (a method with no
-sample at matched accuracy, or fewer samples than runs) leaves its value None: the row is undecided.
+Thresholds say what each claim means: near-orthogonal is |cos| < 0.1 (84 to 96 degrees) against cos > 0.9 within
+late checkpoints (in about 15,000 dimensions independent directions are near-orthogonal anyway: a sanity row);
+'separate clusters' is >= 90% of checkpoints with their t-SNE nearest neighbour in their own run, undecided within
+two binomial standard errors of that share over the checkpoints; a comparison at matched accuracy uses samples
+within ``match_tol`` of the independent runs' accuracy range; 'low-loss' is a trained path whose training-loss
+barrier is at most a fifth of the straight line's; 'not connected in prediction space' is a path midpoint that
+disagrees with both ends more than any two late checkpoints of one run disagree with each other; 'deviating
+significantly in the weight space' is a median distance from the run of at least half the mean distance between
+independent runs, for the models of at least one method that stay in the run's mode (disagree with it less than any
+two independent runs do). A comparison that cannot be made (a method with no sample at matched accuracy, or fewer
+samples than runs) leaves its value None: the row is undecided.
 """
 
 import math
@@ -27,6 +29,8 @@ BAYES = ("Bayesian neural networks, which learn distributions over the parameter
          "well-motivated by Bayesian principles, but do not perform as well as deep ensembles in practice")
 SHIFT = "but do not perform as well as deep ensembles in practice, particularly under dataset shift"
 DIVERSE = "whereas deep ensembles tend to explore diverse modes in function space"
+DEVIATING = "while often deviating significantly in the weight space"
+FAR = 0.5  # C8: a median distance of at least half the mean distance between independent runs is significant
 CONNECTORS = "We demonstrate that while low-loss connectors between modes exist"
 NOT_CONNECTED = "they are not connected in the space of predictions"
 V1_ENSEMBLES = ("Finally, we evaluate the relative effects of ensembling, subspace based methods and ensembles of "
@@ -55,6 +59,10 @@ CLAIMS = [
                   "data, after the committed run had shown 0.917 against 0.9; before, any share of at least 0.9 held.",
           shows="{tsne_purity:.1%} of {tsne_checkpoints} checkpoints have their nearest neighbour in their own run "
                 "(two standard errors {tsne_purity_se2:.3f})"),
+    Claim("C8", "models that stay in the run's mode in predictions lie far from it in weights (some method)", "paper",
+          Above("in_mode_distance_ratio_max", FAR), sentence=DEVIATING,
+          shows="median distance from run 0 of the models that stay in its mode, over the mean distance between "
+                "independent runs ({dist_across_mean:.3g}): {c8_methods}"),
     Claim("C3", "at matched accuracy, independent runs are more diverse than every subspace method", "paper",
           Above("diversity_independent", "diversity_subspace_max"), sentence=UNMATCHED,
           shows="d/(1-a): independent {diversity_independent:.2f} (position {position_independent:.2f}); "
@@ -98,6 +106,24 @@ def geometry_values(geo_summary, tsne):
             "cos_within_min": float(within.cos_min.min()), "dis_across_mean": float(across.dis_mean),
             "dis_across_min": float(across.dis_min), "dis_within_max": float(within.dis_max.max()),
             "tsne_purity": purity, "tsne_checkpoints": n, "tsne_purity_se2": 2 * math.sqrt(purity * (1 - purity) / n)}
+
+
+def weight_values(geo_summary, plane):
+    """C8: per method, the median distance from run 0 of its plane models that stay in run 0's mode (disagree with
+    it less than any two independent runs do), over the mean distance between independent runs; the largest."""
+    across = geo_summary[geo_summary.pairs == "independent runs"].iloc[0]
+    in_mode = plane[plane.disagreement < across.dis_min]
+    ratios, parts = [], []
+    for method in ("trajectory", *METHODS):
+        m = in_mode[in_mode.method == method]
+        n = int((plane.method == method).sum())
+        if len(m):
+            ratios.append(float(m.distance.median() / across.dist_mean))
+            parts.append(f"{method} {ratios[-1]:.2f} ({len(m)} of {n} in the mode)")
+        else:
+            parts.append(f"{method}: none of {n} in the mode")
+    return {"dist_across_mean": float(across.dist_mean), "in_mode_distance_ratio_max": max(ratios, default=None),
+            "c8_methods": ", ".join(parts)}
 
 
 def plane_values(p, plane_sum):
@@ -169,7 +195,8 @@ def connector_values(path):
             "midpoint_dis_b": float(mid.dis_b), "midpoint_disagreement_min": float(min(mid.dis_a, mid.dis_b))}
 
 
-def claim_values(p, geo_summary, tsne, plane_sum, curves, shift, js, path):
+def claim_values(p, geo_summary, tsne, plane, plane_sum, curves, shift, js, path):
     """The named numbers every claim reads, from the notebook's tables (plain Python numbers and short texts)."""
-    return {**geometry_values(geo_summary, tsne), **plane_values(p, plane_sum), **ensemble_values(p, curves),
+    return {**geometry_values(geo_summary, tsne), **weight_values(geo_summary, plane), **plane_values(p, plane_sum),
+            **ensemble_values(p, curves),
             **shift_values(p, shift, js), **connector_values(path)}

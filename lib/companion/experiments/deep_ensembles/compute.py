@@ -44,11 +44,13 @@ def _off_diagonal(m):
 
 
 def _pairs_row(pairs, thetas, preds):
-    """Mean, min and max of the pairwise cosine and disagreement of the models ``thetas`` / ``preds``."""
+    """Mean, min and max of the pairwise cosine and disagreement of the models ``thetas`` / ``preds``, and the mean
+    of their pairwise Euclidean distances in weight space."""
     cos = _off_diagonal(fs.cosine_matrix(thetas))
     dis = _off_diagonal(fs.disagreement_matrix(preds))
+    dist = _off_diagonal(np.stack([fs.distances(thetas, theta) for theta in thetas]))
     return {"pairs": pairs, "cos_mean": cos.mean(), "cos_min": cos.min(), "cos_max": cos.max(),
-            "dis_mean": dis.mean(), "dis_min": dis.min(), "dis_max": dis.max()}
+            "dis_mean": dis.mean(), "dis_min": dis.min(), "dis_max": dis.max(), "dist_mean": dist.mean()}
 
 
 def geometry_summary(runs, preds, p):
@@ -124,18 +126,23 @@ def sample(method, run, model, data, p, plane=False, seed=0):
 def diversity_plane(runs, preds, model, data, p):
     """Every method on the plane around run 0 (the base): one row per model with method, accuracy,
     disagreement with the base, diversity = disagreement / (1 - accuracy), and its position between the
-    analytic curves (0 lower, 1 upper). Independent runs (the base included) and run 0's checkpoints too."""
-    y, base = data.y_test, preds[0, -1]
+    analytic curves (0 lower, 1 upper), and its Euclidean distance from the base in weight space. Independent runs
+    (the base included) and run 0's checkpoints too."""
+    y, base, theta = data.y_test, preds[0, -1], runs[0].theta
     ref = float((base.argmax(1) == y).double().mean())
-    frames = [fs.diversity_plane(preds[:, -1], y, base).assign(method="independent", sample=range(len(runs))),
-              fs.diversity_plane(preds[0, :-1], y, base).assign(method="trajectory", sample=range(p.epochs - 1))]
+    finals = torch.stack([r.theta for r in runs])
+    frames = [fs.diversity_plane(preds[:, -1], y, base)
+              .assign(method="independent", sample=range(len(runs)), distance=fs.distances(finals, theta)),
+              fs.diversity_plane(preds[0, :-1], y, base)
+              .assign(method="trajectory", sample=range(p.epochs - 1),
+                      distance=fs.distances(runs[0].checkpoints[:-1], theta))]
     for method in METHODS:
         thetas = sample(method, runs[0], model, data, p, plane=True, seed=rng.derive(p.seed, "plane samples", method))
         frames.append(fs.diversity_plane(fs.predict_many(model, thetas, data.X_test), y, base)
-                      .assign(method=method, sample=range(len(thetas))))
+                      .assign(method=method, sample=range(len(thetas)), distance=fs.distances(thetas, theta)))
     plane = pd.concat(frames, ignore_index=True)
     plane["position"] = fs.curve_position(plane.accuracy, plane.disagreement, ref, data.n_classes)
-    return plane[["method", "sample", "accuracy", "disagreement", "diversity", "position"]]
+    return plane[["method", "sample", "accuracy", "disagreement", "diversity", "position", "distance"]]
 
 
 def _matched_row(method, t):

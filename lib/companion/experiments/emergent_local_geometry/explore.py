@@ -19,8 +19,8 @@ def explorer(eigs, counts, densities):
             t = eigs[(eigs.C == C) & (eigs.matrix == name)]
             axes[0].plot(t["rank"], t.eigenvalue, marker=marker, ls="none", mfc="none" if name == "G" else None,
                          label=name)
-        n = counts[(counts.C == C) & (counts.matrix == "H")].outliers.item()
-        axes[0].axvline(n + 0.5, color="C3", ls=":", label=f"largest gap: {n}")
+        h = counts[(counts.C == C) & (counts.matrix == "H")].iloc[0]
+        axes[0].axhline(h.edge, color="C3", ls=":", label=f"bulk edge: {h.outliers} above")
         axes[0].set(yscale="log", xlabel="rank", ylabel="eigenvalue", title=f"C = {C}")
         axes[0].legend(fontsize=8)
         grid, _ = density_grid(densities, sigma)

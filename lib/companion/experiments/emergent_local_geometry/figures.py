@@ -6,7 +6,8 @@ from .claims import CONFINED, SUCCESS
 
 
 def plot_outliers(eigs, counts):
-    """P1: the top 2C + 1 eigenvalues of H (filled) and G (open) by rank for each C, C and the counted outliers marked."""
+    """P1: the top 4C + 1 eigenvalues of H (filled) and G (open) by rank for each C, C, the bulk edge of H and the
+    counted outliers marked."""
     import matplotlib.pyplot as plt
 
     Cs = sorted(eigs.C.unique())
@@ -15,13 +16,21 @@ def plot_outliers(eigs, counts):
         for name, style in (("H", dict(marker="o", color="C0")), ("G", dict(marker="o", mfc="none", color="C1"))):
             t = eigs[(eigs.C == C) & (eigs.matrix == name)]
             ax.plot(t["rank"], t.eigenvalue, ls="none", label=name, **style)
-        n = counts[(counts.C == C) & (counts.matrix == "H")].outliers.item()
+        h = counts[(counts.C == C) & (counts.matrix == "H")].iloc[0]
+        n = h.outliers
         ax.axvline(C + 0.5, color="k", ls="--", lw=1, label="C")
-        ax.axvline(n + 0.5, color="C3", ls=":", lw=1.5, label="largest gap (H)")
+        ax.axhline(h.edge, color="C3", ls=":", lw=1.5, label="bulk edge (H)")
         ax.set(yscale="log", xlabel="rank", ylabel="eigenvalue", title=f"C = {C} classes: {n} outliers")
     axes[0][0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _shade_regime(ax, dynamics, C):
+    """Shade the checkpoints at which H has at least C - 1 outliers: the regime P2 and M4 are judged in."""
+    on = dynamics[dynamics.outliers >= C - 1]
+    if len(on):
+        ax.axvspan(on.epoch.min(), on.epoch.max(), color="C2", alpha=0.12, label=">= C - 1 outliers")
 
 
 def _epoch_axes(fig, axes):
@@ -33,8 +42,9 @@ def _epoch_axes(fig, axes):
     return fig
 
 
-def plot_dynamics(dynamics, history):
-    """P2-P3: training loss, lambda_max and lambda_C of H, and the fraction of ||g||^2 in the top-C eigenspace."""
+def plot_dynamics(dynamics, history, C):
+    """P2-P3: training loss, lambda_max, lambda_C and the bulk edge of H, and the fraction of ||g||^2 in the top-C
+    eigenspace; the checkpoints where H has at least C - 1 outliers (the regime P2 is judged in) shaded."""
     import matplotlib.pyplot as plt
 
     per_epoch = dynamics.step.iloc[-1] / dynamics.epoch.iloc[-1]
@@ -46,31 +56,35 @@ def plot_dynamics(dynamics, history):
     axes[0].legend(fontsize=8)
     axes[1].plot(dynamics.epoch, dynamics.lambda_max, "o-", color="C3", label=r"$\lambda_{max}(H)$")
     axes[1].plot(dynamics.epoch, dynamics.lambda_C, "s-", color="C2", label=r"$\lambda_C(H)$")
+    axes[1].plot(dynamics.epoch, dynamics.bulk_edge, ":", color="k", label="bulk edge")
     axes[1].set(ylabel="eigenvalue", yscale="log")
     axes[1].legend(fontsize=8)
     axes[2].plot(dynamics.epoch, dynamics.confined, "o-", color="C4", label="top-C eigenspace of H")
     axes[2].axhline(dynamics.chance.iloc[0], color="k", ls=":", lw=1, label="chance C/D")
     axes[2].axhline(CONFINED, color="k", ls="--", lw=0.8)
     axes[2].set(ylabel=r"$\|P g\|^2 / \|g\|^2$", ylim=(-0.02, 1.02))
+    _shade_regime(axes[2], dynamics, C)
     axes[2].legend(fontsize=8)
     return _epoch_axes(fig, axes)
 
 
 def plot_hyperplane(hyper, zone_scales, full_test_acc):
-    """P4: test accuracy after hyperplane training and the curvature Tr/||H_d|| at the offset, against its radius;
-    right: the model's ingredients at the offset (logit spread, top probability, Tr Mbar)."""
+    """P4, from the means over the hyperplanes (``hyperplane_means``): test accuracy after hyperplane training and
+    the curvature Tr/||H_d|| at the offset (+- its standard error), against its radius; right: the model's
+    ingredients at the offset (logit spread, top probability, Tr Mbar)."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     ax = axes[0]
-    ax.plot(hyper.radius, hyper.test_acc, "o-", color="C0", label="test accuracy, hyperplane")
+    ax.plot(hyper.radius, hyper.test_acc, "o-", color="C0", label="test accuracy, hyperplane (mean)")
     ax.axhline(SUCCESS * full_test_acc, color="C0", ls="--", lw=1, label=f"{SUCCESS:g} x full-space accuracy")
     zone_rows = hyper[hyper.scale.isin(zone_scales)]
     for r in zone_rows.radius:
         ax.axvspan(r / 1.3, r * 1.3, color="C2", alpha=0.15)
     ax.set(xscale="log", xlabel=r"radius of the offset $\|P\|$", ylabel="test accuracy", ylim=(0, 1))
     twin = ax.twinx()
-    twin.plot(hyper.radius, hyper.gamma, "s--", color="C2", label=r"Tr$(H_d)/\|H_d\|_F\sqrt{d}$ at $P$")
+    twin.errorbar(hyper.radius, hyper.gamma, yerr=hyper.gamma_se, fmt="s--", color="C2", capsize=3,
+                  label=r"Tr$(H_d)/\|H_d\|_F\sqrt{d}$ at $P$")
     twin.set_ylabel(r"Tr$(H_d)/\|H_d\|_F\sqrt{d}$", color="C2")
     twin.grid(False)
     lines = ax.get_legend_handles_labels()
@@ -143,7 +157,7 @@ def plot_spectrum(densities, top, sigma=None):
     return fig
 
 
-def plot_model_dynamics(dynamics):
+def plot_model_dynamics(dynamics, C):
     """M4-M5: the model's signal eigenvalue against lambda_max, and ||g||^2 in span{m_c} against the top-C eigenspace."""
     import matplotlib.pyplot as plt
 
@@ -156,5 +170,6 @@ def plot_model_dynamics(dynamics):
     axes[1].plot(dynamics.epoch, dynamics.in_means_span, "x--", color="k", label=r"g in span$\{m_c\}$")
     axes[1].plot(dynamics.epoch, dynamics.alignment, "s:", color="C2", label=r"alignment of the two spaces")
     axes[1].set(ylim=(-0.02, 1.02), ylabel="fraction")
+    _shade_regime(axes[1], dynamics, C)
     axes[1].legend(fontsize=8)
     return _epoch_axes(fig, axes)

@@ -13,8 +13,8 @@ from ...landscape.gauss_newton import (
     signal_eigenvalues,
 )
 from ...landscape.gradients import load_checkpoint, per_logit_grads
-from ...landscape.spectrum import hutchpp, outlier_count, slq
-from .compute import budget, per_class_subset
+from ...landscape.spectrum import bulk_edge, hutchpp, slq
+from .compute import budget, per_class_subset, top_count
 
 
 def cosine_matrix(J, labels):
@@ -76,7 +76,7 @@ def model_spectrum(net, data, p):
     C = data.n_classes
     idx = per_class_subset(y, p.model_examples // C)
     Xs, ys = X[idx], y[idx]
-    k = 2 * C + 1
+    k = top_count(C)
     H, G = HessianOperator(net, Xs, ys), GaussNewtonOperator(net, Xs, ys, budget(p))
     means, noise = logit_gradient_clusters(per_logit_grads(net, Xs, budget(p)))
     model = ClusteredLogitModel(means, noise, G.probs, seed=rng.derive(p.seed, "model noise"))
@@ -115,11 +115,15 @@ def _second_term_extreme(H, G, p):
 
 
 def model_counts(top):
-    """Outlier count and top eigenvalue of each matrix in ``model_spectrum``'s top table."""
+    """Outlier count (above :func:`bulk_edge`), the bulk edge and the top eigenvalue of each matrix in
+    ``model_spectrum``'s top table; the signal has no bulk, so its count is its rank (eigenvalues above 1e-9 x its
+    largest) and its edge NaN."""
     rows = []
     for name, t in top.groupby("matrix", sort=False):
-        lam = t.sort_values("rank").eigenvalue.to_numpy()
-        positive = lam[lam > 1e-12 * max(lam.max(), 1e-300)]
-        count, gap = outlier_count(positive) if len(positive) >= 2 else (len(positive), float("nan"))
-        rows.append({"matrix": name, "lambda_1": lam[0], "outliers": count, "gap": gap})
+        lam = t.sort_values("rank").eigenvalue.to_numpy(copy=True)
+        if name == "signal":
+            edge, count = float("nan"), int((lam > 1e-9 * lam.max()).sum())
+        else:
+            edge, count = bulk_edge(lam)
+        rows.append({"matrix": name, "lambda_1": lam[0], "outliers": count, "edge": edge})
     return pd.DataFrame(rows)

@@ -26,6 +26,7 @@ PARAMETERS = (
     Param("hyper_dim", int, 1, 1000000),
     Param("hyper_steps", int, 1, 100000),
     Param("hyper_lr", float, 1e-6, 10.0),
+    Param("hyper_repeats", int, 1, 100),
     Param("memory_budget_mb", float, 1.0, 1e6),
 )
 
@@ -42,10 +43,11 @@ def check(p):
     if 1.0 not in p.hyper_scales or len(p.hyper_scales) < 3 or list(p.hyper_scales) != sorted(set(p.hyper_scales)):
         raise ParameterError(f"parameter 'hyper_scales' = {p.hyper_scales!r} needs at least 3 increasing scales "
                              "including 1.0 (the named init)")
-    need = 2 * counts[-1] + 1
+    need = 4 * counts[-1] + 1
     if p.lanczos_steps < need:
-        raise ParameterError(f"parameter 'lanczos_steps' = {p.lanczos_steps} is too few: reading {counts[-1]} "
-                             f"outliers needs the top 2C + 1 = {need} eigenvalues, so lanczos_steps >= {need}")
+        raise ParameterError(f"parameter 'lanczos_steps' = {p.lanczos_steps} is too few: the bulk edge at "
+                             f"C = {counts[-1]} is read off the top 4C + 1 = {need} eigenvalues, so lanczos_steps >= "
+                             f"{need}")
     smallest = round(p.n_train * counts[0] / counts[-1])
     if p.batch_size > smallest:
         raise ParameterError(f"parameter 'batch_size' = {p.batch_size} exceeds the {smallest} training examples of "
