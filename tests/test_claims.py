@@ -168,10 +168,22 @@ def test_verify_runs_independent_seeds_resumes_and_writes_its_verdict(tmp_path):
     assert written == json.loads(json.dumps(verdict))
     assert "| C2 | paper |" in (tmp_path / "verdicts" / "00_fast.default.md").read_text()
     # a second call finds every seed done and runs nothing again
-    before = sorted(p.stat().st_mtime for p in (tmp_path / "runs").glob("*/status.json"))
+    before = sorted(p.stat().st_mtime for p in (tmp_path / "runs").glob("*/*/status.json"))
     verdicts.verify(nb, seeds=3, out=tmp_path / "runs", claims=fast_claims.CLAIMS, to=tmp_path / "verdicts",
                     progress=False)
-    assert sorted(p.stat().st_mtime for p in (tmp_path / "runs").glob("*/status.json")) == before
+    assert sorted(p.stat().st_mtime for p in (tmp_path / "runs").glob("*/*/status.json")) == before
+
+
+def test_runs_of_other_code_or_definitions_are_never_resumed(tmp_path):
+    nb = tmp_path / "00_fast.ipynb"
+    nb.write_bytes((FIXTURES / "00_fast.ipynb").read_bytes())
+    params = {"x": 1.0}
+    key = verdicts.run_key(nb, fast_claims.CLAIMS, params)
+    assert verdicts.run_key(nb, fast_claims.CLAIMS, params) == key  # the same code: the same folder
+    assert verdicts.run_key(nb, fast_claims.CLAIMS[:1], params) != key
+    assert verdicts.run_key(nb, fast_claims.CLAIMS, {"x": 2.0}) != key
+    nb.write_bytes(nb.read_bytes().replace(b'"x = 1.0', b'"x = 1.5'))
+    assert verdicts.run_key(nb, fast_claims.CLAIMS, params) != key  # an edited notebook: a fresh folder
 
 
 def test_verify_refuses_before_running_anything(tmp_path, capsys):

@@ -196,7 +196,7 @@ def parser():
     ver.add_argument("--seeds", type=int, default=5, help="seeds 0..K-1 (default 5)")
     ver.add_argument("--preset", help="a preset to verify instead of the defaults")
     ver.add_argument("--workers", type=int, default=1, help="parallel runs on this machine (one thread each)")
-    ver.add_argument("--out", help="the runs' sweep folder (default build/verify/<stem>.<preset>)")
+    ver.add_argument("--out", help="where the runs go, in a subfolder per version of the code (default build/verify/<stem>.<preset>)")
     exe = sub.add_parser("execute", help="execute committed notebooks in place at their defaults, keeping their records")
     exe.add_argument("notebooks", nargs="+", help="notebook paths or stems")
     build = sub.add_parser("build", help="run every notebook with its defaults and write index.html")

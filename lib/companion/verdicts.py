@@ -3,9 +3,11 @@
 ``companion verify NB --seeds K`` runs seeds 0..K-1 through the sweep engine (so a killed run resumes
 where it stopped) and writes ``verdicts/<stem>.<preset>.json`` and a rendered ``.md`` table. The file
 stores a hash of the claims' definitions and the parameters (:func:`companion.claims.definitions_hash`),
-so a verdict that no longer matches its notebook is known to be stale.
+so a verdict that no longer matches its notebook is known to be stale. The runs of one verify sit in a
+folder named by :func:`run_key`, so a killed verify resumes only runs made by the same code.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -42,10 +44,22 @@ def matching(stem, claims, parameters, preset=DEFAULT):
             f"runs the claim holds; a claim {cl.MULTI_SEED_RULE}.")
 
 
-def verify(nb, seeds=5, preset=None, workers=1, out=None, claims=None, to=None, progress=True):
-    """Run ``nb`` at seeds 0..seeds-1 (resuming what a killed run finished) and write its verdict file.
+def run_key(nb, claims, parameters):
+    """A short sha256 of what a verify run depends on: the claims' definitions and the parameters, the
+    notebook file, and every source file of the library. Runs made under another key are never resumed."""
+    digest = hashlib.sha256(cl.definitions_hash(claims, parameters).encode())
+    digest.update(Path(nb).read_bytes())
+    package = Path(__file__).resolve().parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:12]
 
-    ``claims`` defaults to the paper's ``CLAIMS``; the runs go to ``out`` (default
+
+def verify(nb, seeds=5, preset=None, workers=1, out=None, claims=None, to=None, progress=True):
+    """Run ``nb`` at seeds 0..seeds-1 (resuming what a killed run of the same code finished) and write its
+    verdict file.
+
+    ``claims`` defaults to the paper's ``CLAIMS``; the runs go to ``<out>/<run_key>`` (``out`` defaults to
     ``build/verify/<stem>.<preset>``), the verdict to the folder ``to`` (default the committed
     ``verdicts/``). Returns the verdict as written. A seed whose run failed is listed under ``failed``
     and left out of the counts; the claims of the others still decide.
@@ -56,7 +70,8 @@ def verify(nb, seeds=5, preset=None, workers=1, out=None, claims=None, to=None, 
     claims = claims if claims is not None else getattr(runner.experiment_module(nb), "CLAIMS", None)
     if not claims:
         raise SystemExit(f"verify: {nb.stem} declares no claims")
-    folder = Path(out or Path("build") / "verify" / f"{nb.stem}.{name}")
+    parameters = runner.check_parameters(nb, runner.load_preset(nb, preset) if preset else {})
+    folder = Path(out or Path("build") / "verify" / f"{nb.stem}.{name}") / run_key(nb, claims, parameters)
     points = [{"seed": s} for s in range(seeds)]
     sweep.sweep(nb, points, folder, preset=preset, workers=workers, progress=progress)
     done, failed, runs = [], [], []
@@ -68,7 +83,6 @@ def verify(nb, seeds=5, preset=None, workers=1, out=None, claims=None, to=None, 
             runs.append(json.loads(record.read_text())["claims"])
         else:
             failed.append({"seed": point["seed"], "error": status.get("error", "did not run")})
-    parameters = runner.check_parameters(nb, runner.load_preset(nb, preset) if preset else {})
     verdict = {"notebook": nb.stem, "preset": name, "seeds": done, "failed": failed,
                "hash": cl.definitions_hash(claims, parameters),
                "parameters": {k: v for k, v in parameters.items() if k not in ("seed", "device")},
