@@ -6,11 +6,13 @@ either path; float64 throughout, so agreement is to rounding (1e-12 of the large
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.func import functional_call, jacrev
 
 from companion.landscape import gradients as gr
 from companion.landscape import layerwise
-from companion.nn import cnn, mlp
+from companion.nn import cnn, flat_params, mlp
 
 DT = torch.float64
 
@@ -75,9 +77,18 @@ FALLBACK = {
 }
 
 
-def _data(shape, n=9, seed=0):
+def _data(shape=(6,), n=9, seed=0):
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(n, *shape, generator=gen, dtype=DT), torch.arange(n) % 3
+
+
+def _with_running_stats(model, X):
+    """Give every batch-norm layer running statistics far from the defaults (0 mean, unit variance)."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(3 * X + 1)
+    return model
 
 
 def _close(G, L):
@@ -143,3 +154,108 @@ def test_layerwise_memory_estimate_counts_the_row_the_conv_weights_twice_and_the
     vmapped = nn.Sequential(nn.Flatten(), nn.Linear(338, 4), nn.LayerNorm(4)).to(DT)  # the vmap path: its estimate
     per = gr.bytes_per_example(vmapped, X[0])
     assert [b - a for a, b, _ in gr.iter_per_example_grads(vmapped, X[:20], memory_budget=9 * per)] == [9, 9, 2]
+
+
+MODELS = {
+    "mlp": lambda: mlp(6, [5, 4], 3, activation="tanh", seed=1, dtype=DT),
+    "mlp-bn": lambda: mlp(6, [5, 4], 3, activation="relu", seed=1, dtype=DT, batch_norm=True),
+    "cnn-bn": lambda: cnn((1, 6, 6), [3, 4], 3, seed=1, dtype=DT, batch_norm=True),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_per_example_gradients_equal_the_loop(name):  # mlp: layerwise; with batch norm: vmap
+    X, y = _data(shape=(1, 6, 6) if name.startswith("cnn") else (6,))
+    model = MODELS[name]()
+    if "bn" in name:
+        _with_running_stats(model, X)
+    model.train()  # gradients are those of eval mode whatever mode the model is left in
+    G = gr.per_example_grads(model, X, y, chunk=4)
+    L = gr.loop_grads(model, X, y)
+    assert G.shape == (len(X), flat_params(model).numel())
+    assert torch.allclose(G, L, rtol=0, atol=1e-6)
+    assert (G - L).abs().max() < 1e-12  # float64: equal to rounding
+    assert model.training  # the caller's mode is restored
+
+
+def test_per_example_gradients_of_softmax_regression_are_the_closed_form():
+    # logits = W x + b; d CE / dW = (p - e_y) x^T, d CE / db = p - e_y, for each example alone
+    X, y = _data(n=5, shape=(4,))
+    model = nn.Sequential(nn.Linear(4, 3)).to(DT)
+    G = gr.per_example_grads(model, X, y)
+    P = torch.softmax(model(X), dim=1) - F.one_hot(y, 3).to(DT)
+    expected = torch.cat([(P[:, :, None] * X[:, None, :]).reshape(5, -1), P], dim=1)
+    assert torch.allclose(G, expected, atol=1e-14)
+
+
+def test_batch_norm_uses_running_statistics_and_leaves_them_alone():
+    X, y = _data()
+    model = _with_running_stats(MODELS["mlp-bn"](), X)
+    before = {k: v.clone() for k, v in model.named_buffers()}
+    G = gr.per_example_grads(model, X, y)
+    for k, v in model.named_buffers():
+        assert torch.equal(v, before[k]), k
+    # each example's gradient is that of the example alone: the same with the others removed
+    assert torch.allclose(gr.per_example_grads(model, X[3:4], y[3:4]), G[3:4], atol=1e-14)
+
+
+def test_chunking_does_not_change_the_result():
+    X, y = _data(n=11)
+    model = MODELS["mlp"]()
+    full = gr.per_example_grads(model, X, y, chunk=11)
+    for chunk in (1, 3, 5):
+        assert torch.allclose(gr.per_example_grads(model, X, y, chunk=chunk), full, rtol=0, atol=1e-15)
+
+
+def test_chunk_size_keeps_the_estimate_within_the_budget():
+    X, _ = _data(n=50)
+    model = MODELS["mlp"]()
+    per = gr.bytes_per_example(model, X[0])
+    D, A = gr.n_params(model), 6 + 5 + 5 + 4 + 4 + 3  # leaf outputs: flatten, linear, tanh, linear, tanh, linear
+    assert per == (gr.GRADIENT_COPIES * D + gr.ACTIVATION_COPIES * A) * 8
+    assert gr.chunk_size(model, X, 7 * per + 1) == 7
+    assert gr.chunk_size(model, X, 1) == 1  # never below one example
+    assert gr.chunk_size(model, X, 10**12) == 50
+    with pytest.raises(ValueError, match="memory_budget"):
+        gr.chunk_size(model, X, 0)
+
+
+@pytest.mark.parametrize("budget", [1, 10**9])
+def test_gram_matrix_blockwise_equals_the_full_product(budget):
+    X, y = _data(n=10)
+    X2, y2 = _data(n=7, seed=5)
+    model = MODELS["mlp"]()
+    G, G2 = gr.loop_grads(model, X, y), gr.loop_grads(model, X2, y2)
+    assert torch.allclose(gr.per_example_gram(model, X, y, memory_budget=budget), G @ G.T, atol=1e-12)
+    assert torch.allclose(gr.per_example_gram(model, X, y, X2, y2, memory_budget=budget), G @ G2.T, atol=1e-12)
+
+
+def test_per_logit_gradients_are_jacobian_rows():
+    X, _ = _data(n=4)
+    model = MODELS["mlp"]().eval()
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    for k in range(3):
+        G = gr.per_example_grads(model, X, torch.full((4,), k), fn=gr.logit)
+        for i in range(4):
+            jac = jacrev(lambda p, i=i, k=k: functional_call(model, p, (X[i:i + 1],))[0, k])(params)
+            assert torch.allclose(G[i], torch.cat([j.reshape(-1) for j in jac.values()]), atol=1e-13)
+
+
+def test_load_checkpoint_sets_parameters_and_recomputes_batch_norm_statistics():
+    X, _ = _data(n=20)
+    model = _with_running_stats(MODELS["mlp-bn"](), X)
+    theta = flat_params(model) * 0.5
+    gr.load_checkpoint(model, theta, X)
+    assert torch.equal(flat_params(model), theta)
+    bn = model[2]  # Flatten, Linear, BatchNorm1d, ...
+    h = model[1](X).detach()
+    assert torch.allclose(bn.running_mean, h.mean(0), atol=1e-12)
+    assert torch.allclose(bn.running_var, h.var(0, unbiased=True), atol=1e-12)
+    with pytest.raises(ValueError, match="X_stats"):
+        gr.load_checkpoint(model, theta)
+
+
+def test_wrong_number_of_targets_is_refused():
+    X, y = _data()
+    with pytest.raises(ValueError, match="one target per example"):
+        gr.per_example_grads(MODELS["mlp"](), X, y[:-1])
