@@ -16,18 +16,28 @@ from companion.physics.tomography import neural, runs
 from companion.physics.tomography import quantum as Q
 from companion.physics.tomography.measurement import Scheme
 
+REACH = 100  # how far beyond the measured n a time to target is extrapolated
 BATCHED = {"bayes, Liu-West + MH moves": dict(method="bayes"), "bayes, Liu-West only": dict(method="bayes", mh_steps=0),
            "neural resampler": dict(method="neural")}
 
 
 def _to_reach(rows, target):
     """(n, filter seconds, extrapolated) at which the median infidelity over states first reaches ``target``;
-    beyond the measured curve n follows its last slope and the seconds grow linearly in n from the last point."""
+    beyond the measured curve n follows its last slope and the seconds grow linearly in n from the last point, up to
+    ``REACH`` times the largest measured n (None, None, True: not reached within that)."""
     t = pd.DataFrame(rows).groupby("n").agg(median=("infidelity", "median"), seconds=("seconds", "first"))
     n = n_to_reach(t.reset_index(), target)
     if n <= t.index.max() * (1 + 1e-9):
         return n, float(10 ** np.interp(np.log10(n), np.log10(t.index), np.log10(t.seconds))), False
+    if not n <= REACH * t.index.max():
+        return None, None, True
     return n, float(t.seconds.iloc[-1] * n / t.index.max()), True
+
+
+def _reach_text(target, n_hit, s_hit, extrapolated):
+    if n_hit is None:
+        return f"infidelity {target:.2e} not reached within {REACH}x the measured n (extrapolated)"
+    return f"infidelity {target:.2e} at n = {n_hit:.3g} after {s_hit:.3g} filter s{' (extrapolated)' if extrapolated else ''}"
 
 
 def _methods(truth, scheme, ns, n_particles, seed, per_copy_n, mh_steps):
@@ -55,9 +65,8 @@ def _rows(out, updates):
         rows.append(dict(library="companion", method=name, wall_s=m["wall_s"], wall_median_s=m["wall_median_s"],
                          matvecs=filt.n_likelihood, max_rel_err=float(final.infidelity.median()),
                          peak_mem_mb=m["peak_mem_mb"],
-                         note=f"filter {own * 1e3:.3f} ms per {'copy' if copy else 'round'} (last run); infidelity "
-                              f"{target:.2e} at n = {n_hit:.3g} after {s_hit:.3g} filter s"
-                              f"{' (extrapolated)' if extrapolated else ''}; max_rel_err = median infidelity 1 - F "
+                         note=f"filter {own * 1e3:.3f} ms per {'copy' if copy else 'round'} (last run); "
+                              f"{_reach_text(target, n_hit, s_hit, extrapolated)}; max_rel_err = median infidelity 1 - F "
                               f"at n = {int(final.n.iloc[0])}"))
     return rows
 
