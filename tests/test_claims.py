@@ -155,6 +155,24 @@ def test_a_committed_verdict_is_shown_only_for_its_claims_and_parameters(tmp_pat
     assert seeds == {} and "other parameters or other claim definitions" in note
 
 
+def test_verdicts_by_preset_puts_the_defaults_first_and_marks_stale_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(verdicts.paths, "verdicts", lambda: tmp_path)
+
+    def commit(preset, x, seeds, claims=fast_claims.CLAIMS):
+        runs = [cl.evaluate(fast_claims.CLAIMS, fast_claims.values(x, s)) for s in range(seeds)]
+        (tmp_path / f"00_fast.{preset}.json").write_text(json.dumps(
+            {"preset": preset, "hash": cl.definitions_hash(claims, {"x": x}), "parameters": {"x": x},
+             "seeds": list(range(seeds)), "claims": cl.aggregate(runs)}))
+
+    commit("large", 2.0, 3)
+    commit("default", 1.0, 5)
+    commit("old", 1.0, 3, claims=fast_claims.CLAIMS[:1])  # made for other claim definitions
+    table = verdicts.by_preset("00_fast", fast_claims.CLAIMS)
+    assert list(table.columns) == ["id", "kind", "default (K=5)", "large (K=3)", "old (K=3, stale)"]
+    assert table["id"].tolist() == [c.id for c in fast_claims.CLAIMS]
+    assert table["default (K=5)"].iloc[1] == "fails 1/5"  # C2 holds at seed 0 only: how many seeds hold
+
+
 @pytest.mark.slow
 def test_verify_runs_independent_seeds_resumes_and_writes_its_verdict(tmp_path):
     nb = FIXTURES / "00_fast.ipynb"

@@ -329,8 +329,12 @@ def test_claim_values_read_every_seed_and_the_c2_noise_band():
     assert v["xi_epoch_lr_slopes"] == f"{-0.5 / math.log10(2):.3f}, nan" and math.isnan(v["xi_epoch_lr_slope_mean"])
     assert math.isnan(v["xi_loss_lr_slope_mean"])
     assert v["xi_epoch_by_seed"] == "2.000 / 1.500; 2.000 / inf" and v["loss_levels_by_seed"] == "0.100, 0.200"
-    assert v["within_epoch_vs_lr_largest_step"] == pytest.approx(-0.05)
-    assert v["within_loss_vs_lr_largest_step"] == pytest.approx(-0.1) and v["within_epoch_by_lr"] == "0.650 / 0.525"
+    # within-class S_cos falls from lr 0.05 to 0.1 by 0.2 and 0.05 (epoch), 0.1 and 0.1 (loss), per log10(2)
+    assert v["within_epoch_lr_slope_mean"] == pytest.approx(-0.125 / math.log10(2))
+    assert v["within_epoch_lr_slope_se2"] == pytest.approx(0.15 / math.log10(2))  # sd 0.075 * sqrt(2), 2 SE = sd * sqrt(2)
+    assert v["within_loss_lr_slope_mean"] == pytest.approx(-0.1 / math.log10(2))
+    assert v["within_loss_lr_slope_se2"] == pytest.approx(0, abs=1e-12)
+    assert v["within_epoch_by_lr"] == "0.650 / 0.525"
     assert (v["class_distance_rho_max"], v["class_distance_p_max"]) == (0.1, 0.3)  # the last checkpoint only
     assert "superclass_same_minus_other_min" not in v  # digits has no super-classes
     assert v["layer_seeds_nearest_bin_not_stiffest"] == 1 and v["layer_seeds_xi_infinite"] == 1
@@ -338,7 +342,16 @@ def test_claim_values_read_every_seed_and_the_c2_noise_band():
     rows = {r["id"]: r["verdict"] for r in cl.evaluate(ex.CLAIMS, v)}
     assert rows == {"C1": "holds", "C2": "fails", "C3a": "holds", "C10a": "fails", "C10b": "fails",
                     "C11a": "undecided", "C11b": "undecided", "C7": "fails", "C9": "fails", "C3b": "holds",
-                    "C4": "undecided", "C5": "undecided", "C6": "holds"}  # C8 is left out: its values are absent
+                    "C4": "undecided", "C5": "undecided", "C6": "undecided"}  # C8 is left out: its values are absent
+
+
+def test_c6_reads_both_within_class_slopes_within_two_standard_errors():
+    c6 = next(c for c in ex.CLAIMS if c.id == "C6").rule
+    both = lambda e, l: {"within_epoch_lr_slope_mean": e, "within_epoch_lr_slope_se2": 0.02,
+                         "within_loss_lr_slope_mean": l, "within_loss_lr_slope_se2": 0.02}
+    assert c6(both(-0.05, -0.03)) == "holds"
+    assert c6(both(-0.05, 0.03)) == "fails"  # higher at a larger lr, at matched loss
+    assert c6(both(-0.05, -0.01)) == "undecided"  # within the noise band
 
 
 def test_c2_reads_the_decay_towards_zero_within_two_standard_errors():

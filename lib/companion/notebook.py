@@ -122,6 +122,14 @@ def claims_table(run, claims, values):
     return cl.Table(rows, seeds, note)
 
 
+def verdicts_by_preset(run, claims):
+    """The committed multi-seed verdicts of every preset of this notebook side by side, one row per claim: how
+    they move from the defaults to the larger presets (:func:`companion.verdicts.by_preset`)."""
+    from . import verdicts
+
+    return verdicts.by_preset(run.stem, claims)
+
+
 def show_table(table):
     """Print a table as plain text, so nbval compares it exactly and HTML rendering cannot make it flaky."""
     with pd.option_context("display.max_colwidth", 80, "display.width", 200):

@@ -11,6 +11,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from . import claims as cl
 from . import paths
 from .io import write_bytes_atomic, write_json_atomic
@@ -42,6 +44,22 @@ def matching(stem, claims, parameters, preset=DEFAULT):
     return ({s["id"]: s for s in verdict["claims"]},
             f"seeds: the committed verdict over seeds {seeds[0]}-{seeds[-1]}, and at how many of these {len(seeds)} "
             f"runs the claim holds; a claim {cl.MULTI_SEED_RULE}.")
+
+
+def by_preset(stem, claims):
+    """The committed multi-seed verdicts of every preset of ``stem`` side by side, one row per claim in the
+    order of ``claims`` (e.g. 'holds 3/3'), defaults first: how the verdicts move with the scale. A column
+    whose verdict was made for other claim definitions than ``claims`` is marked stale; a claim a preset
+    did not decide shows '-'."""
+    files = sorted(paths.verdicts().glob(f"{stem}.*.json"), key=lambda f: (f.name != f"{stem}.{DEFAULT}.json", f.name))
+    table = pd.DataFrame({"id": [c.id for c in claims], "kind": [c.kind for c in claims]})
+    for f in files:
+        verdict = json.loads(f.read_text())
+        stale = "" if verdict["hash"] == cl.definitions_hash(claims, verdict["parameters"]) else ", stale"
+        column = f"{verdict['preset']} (K={len(verdict['seeds'])}{stale})"
+        decided = {s["id"]: cl.seeds_text(s) for s in verdict["claims"]}
+        table[column] = [decided.get(c.id, "-") for c in claims]
+    return table
 
 
 def run_key(nb, claims, parameters):
