@@ -1,5 +1,6 @@
 """Few-shot toolkit (companion.fewshot), checked on cases small enough to solve by hand."""
 
+import importlib
 import math
 
 import numpy as np
@@ -7,13 +8,16 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy import stats
 
 from companion.data.omniglot import ClassImages, group_split, rotations_as_classes
 from companion.fewshot import (EpisodeSampler, Precision, ProtoNet, Split, damage, distances, downsample, embed_all,
                                encoder, evaluate, floor_share, mean_ci, mean_precision, paired_difference,
                                precision_floor, prototypes, split_channels, train_episodic)
+from companion.fewshot.encoder import Encoder, glorot_bound
 from companion.fewshot.evaluation import accuracy_from_embeddings, batch_statistics, z_value
 from companion.nn import n_parameters
+from companion.nn.models import _initialise
 
 DT = torch.float64
 
@@ -131,6 +135,48 @@ def test_encoder_sides_and_seeded_init():
     assert layers == ["Conv2d", "ReLU", "BatchNorm2d", "MaxPool2d"]  # batch norm after the ReLU, as the paper's code
     with pytest.raises(ValueError, match="at most 3 blocks"):
         encoder(1, [8, 8, 8, 8], 8)
+
+
+def test_the_paper_init_is_tf1_glorot_uniform_for_weights_and_biases_with_its_batch_norm_epsilon():
+    """TF1 fills a variable created without an initialiser U(-a, a), a = sqrt(6 / (fan_in + fan_out)); a 3x3
+    kernel from c_in to c_out channels has fans 9 c_in and 9 c_out, a 1-D bias of n entries fans n and n."""
+    assert glorot_bound((64, 16, 3, 3)) == pytest.approx(math.sqrt(6 / (9 * 16 + 9 * 64)))
+    assert glorot_bound((32,)) == pytest.approx(math.sqrt(3 / 32))
+    enc = encoder(1, [64, 64, 64, 32], 28, seed=0, init="paper")
+    convs = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)]
+    norms = [m for m in enc.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for conv in convs:
+        for t in (conv.weight, conv.bias):
+            a = glorot_bound(t.shape)
+            x = t.detach().double().flatten().numpy()
+            assert np.abs(x).max() <= a and np.abs(x).max() > 0.9 * a  # fills U(-a, a), not a narrower range
+    w = convs[1].weight.detach().double().flatten().numpy()  # 36,864 draws: uniform, mean 0, variance a^2 / 3
+    a = glorot_bound(convs[1].weight.shape)
+    assert stats.kstest(w, stats.uniform(-a, 2 * a).cdf).pvalue > 0.01
+    assert w.var() == pytest.approx(a ** 2 / 3, rel=0.03) and abs(w.mean()) < 0.01 * a
+    assert all(conv.bias.abs().min().item() > 0 for conv in convs)  # the biases are drawn, not zero
+    assert all(n.eps == 1e-3 and bool((n.weight == 1).all()) and bool((n.bias == 0).all()) for n in norms)
+    b = encoder(1, [64, 64, 64, 32], 28, seed=0, init="paper")
+    assert all(torch.equal(u, v) for u, v in zip(enc.parameters(), b.parameters()))  # seeded
+
+
+def test_the_xavier_init_is_normal_with_zero_biases_and_pytorchs_epsilon():
+    enc = encoder(1, [64, 64, 64, 32], 28, seed=0, init="xavier")
+    conv = [m for m in enc.modules() if isinstance(m, torch.nn.Conv2d)][1]
+    w = conv.weight.detach().double().flatten().numpy()
+    sd = math.sqrt(2 / (9 * 64 + 9 * 64))
+    assert stats.kstest(w, stats.norm(0, sd).cdf).pvalue > 0.01 and w.std() == pytest.approx(sd, rel=0.03)
+    assert all(m.bias.abs().max().item() == 0 for m in enc.modules() if isinstance(m, torch.nn.Conv2d))
+    assert all(m.eps == 1e-5 for m in enc.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before = _initialise(Encoder(1, [64, 64, 64, 32], 28), "xavier", 1.0, 0)  # the encoder before the init option
+    assert all(torch.equal(u, v) for u, v in zip(enc.parameters(), before.parameters()))
+
+
+def test_an_unknown_init_is_refused_with_the_allowed_values_before_any_layer_is_built(monkeypatch):
+    module = importlib.import_module("companion.fewshot.encoder")  # the package's ``encoder`` is the function
+    monkeypatch.setattr(module, "Encoder", lambda *a, **k: pytest.fail("built a layer before checking the init"))
+    with pytest.raises(ValueError, match="init='glorot' is not allowed; choose one of xavier, paper"):
+        encoder(1, [8, 8, 8], 8, init="glorot")
 
 
 # ------------------------------------------------------------------------------ episodes and splits
@@ -279,10 +325,14 @@ def test_precision_floor_by_hand_and_the_share_of_images_at_it(mode):
     expected = 1 + math.log1p(math.exp(0.3 - 2.0 * 0.5 / math.sqrt(0.25 + norm.eps)))
     assert precision_floor(model).tolist() == pytest.approx([expected] * k, rel=1e-6)
     X = torch.rand(10, 1, 8, 8, generator=torch.Generator().manual_seed(1))
-    assert floor_share(model, X) == 1.0 and mean_precision(model, X).tolist() == pytest.approx([expected] * 10)
+    assert floor_share(model, X).tolist() == [1.0] * 10
+    assert mean_precision(model, X).tolist() == pytest.approx([expected] * 10)
     with torch.no_grad():
         conv.bias[-k:] = 1e6  # every ReLU output positive: no image at the floor
-    assert floor_share(model, X) == 0.0
+    assert floor_share(model, X).tolist() == [0.0] * 10
+    with torch.no_grad():
+        conv.bias[-k] = -1e6  # only the first precision channel dead: each image has 1 of its k precisions at the floor
+    assert floor_share(model, X).tolist() == pytest.approx([1 / k] * 10)
     with pytest.raises(ValueError, match="vanilla"):
         precision_floor(ProtoNet(encoder(1, [4, 4, 4], 8, seed=0), "vanilla"))
 

@@ -2,7 +2,9 @@
 run (the small Omniglot subsets from $COMPANION_DATA, which CI provides) and the paper preset at reduced size on data
 of its shape, asserting on what they recorded."""
 
+import json
 import os
+import statistics
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,8 +13,8 @@ import pandas as pd
 import pytest
 import torch
 
-from companion import rng, runner
-from companion.claims import evaluate
+from companion import paths, rng, runner
+from companion.claims import definitions_hash, evaluate
 from companion.experiments import gaussian_prototypical_networks as paper
 from companion.fewshot import encoder, mean_ci
 from companion.params import ParameterError
@@ -25,11 +27,11 @@ MODES = ["vanilla", "radius", "diagonal"]
 # ------------------------------------------------------------------------------ the experiment package
 
 def _p(**changes):
-    base = dict(dataset="digits", image_size=8, filters=[8, 8, 8], transform="softplus", distance="euclidean",
-                bn_mode="running", train_way=5, train_shot=1, train_query=2, steps=3, lr=1e-3, halve_every=2000,
-                ways=[5], shots=[1], test_query=2, n_episodes=10, n_seeds=1, damage_fractions=[0.0, 0.5],
-                damage_size=4, damage_modes=["vanilla", "radius"], quality_sizes=[8, 4], lake_runs=False, seed=0,
-                device="cpu")
+    base = dict(dataset="digits", image_size=8, filters=[8, 8, 8], init="xavier", transform="softplus",
+                distance="euclidean", bn_mode="running", train_way=5, train_shot=1, train_query=2, steps=3, lr=1e-3,
+                halve_every=2000, ways=[5], shots=[1], test_query=2, n_episodes=10, n_seeds=1,
+                damage_fractions=[0.0, 0.5], damage_size=4, damage_modes=["vanilla", "radius"], quality_sizes=[8, 4],
+                lake_runs=False, seed=0, device="cpu")
     return SimpleNamespace(**{**base, **changes})
 
 
@@ -77,9 +79,17 @@ def test_every_mode_shares_the_init_and_the_experiment_runs_end_to_end():
     precisions = paper.precision_by_quality(trained, split, p)
     drops = paper.precision_drop(precisions, p)
     assert len(drops) == 4 and (paper.confidence_vs_quality(precisions, p).precision >= 1).all()
-    rows = evaluate(paper.CLAIMS, paper.claim_values(p, table, diffs, damage_pe, drops))
-    assert [r["id"] for r in rows] == ["C1a", "C1b", "C3b", "C4b", "C5a", "C5c"]  # 5-way 1-shot; fractions 0, 0.5
+    floors = paper.precision_floors(trained, split, p)
+    assert len(floors) == 4 and floors.share_at_floor.between(0, 1).all() and (floors.ci95 >= 0).all()
+    rows = evaluate(paper.CLAIMS, paper.claim_values(p, table, diffs, damage_pe, drops, floors))
+    assert [r["id"] for r in rows] == ["C1a", "C1b", "C3b", "C4b", "C5a", "C5c", "C6a"]  # 5w1s; fractions 0, 0.5
     assert all(r["verdict"] in ("holds", "fails", "undecided") for r in rows)
+
+
+def test_the_init_parameter_reaches_the_encoder():
+    xavier, tf1 = (paper.make_model(_p(init=init), "radius").encoder for init in ("xavier", "paper"))
+    assert [m[2].eps for m in list(xavier)[:-1]] == [1e-5] * 3 and [m[2].eps for m in list(tf1)[:-1]] == [1e-3] * 3
+    assert xavier[0][0].bias.abs().max().item() == 0 and tf1[0][0].bias.abs().min().item() > 0
 
 
 def test_random_streams_are_independent_between_seeds_and_runs():
@@ -112,13 +122,16 @@ def _claims_input():
     drops = pd.DataFrame([{"mode": "radius", "fraction": f, "run": r, "clean": 2.0, "downsampled": 1.5,
                            "drop": 0.5, "ci95": 0.1 if f else 0.6, "share_lower": 0.9}
                           for f in (0.0, 0.5) for r in (0, 1)])
-    return pe, table, dpe, drops
+    floors = pd.DataFrame([{"mode": "radius", "fraction": f, "run": r, "floor": 1.5, "share_at_floor": share,
+                            "ci95": 0.02} for f, shares in ((0.0, (0.1, 0.3)), (0.5, (0.9, 0.9)))
+                           for r, share in enumerate(shares)])  # clean-trained: 10% and 30% of images at the floor
+    return pe, table, dpe, drops, floors
 
 
 def test_claim_values_are_the_paired_intervals_of_the_worst_run():
     p = _p(n_seeds=2, damage_fractions=[0.0, 0.5])
-    pe, table, dpe, drops = _claims_input()
-    values = paper.claim_values(p, table, paper.differences(pe, p), dpe, drops)
+    pe, table, dpe, drops, floors = _claims_input()
+    values = paper.claim_values(p, table, paper.differences(pe, p), dpe, drops, floors)
     tie_half = 100 * 1.959964 * np.sqrt(0.048 / 6)  # sd of +-0.2 alternating over 6 episodes: sqrt(6 * 0.04 / 5)
     assert values["c1_radius_5w1s_worst_diff"] == pytest.approx(0.0, abs=1e-9)  # run 1, the tie, reaches lowest
     assert values["c1_radius_5w1s_worst_half"] == pytest.approx(tie_half, rel=1e-5)
@@ -130,25 +143,32 @@ def test_claim_values_are_the_paired_intervals_of_the_worst_run():
     assert values["c4_radius_50pct_gains"] == "+0.0 -> +10.0; +0.0 -> +0.0"
     assert (values["c5_radius_0pct_worst_drop"], values["c5_radius_0pct_worst_half"]) == (0.5, 0.6)
     assert values["c5_radius_50pct_share_lower"] == 0.9 and values["damage_size"] == 4
+    assert (values["c6_radius_worst_share"], values["c6_radius_worst_half"]) == (0.3, 0.02)  # the run at 30%, clean
+    assert values["c6_radius_runs"] == "10.0 ± 2.0%; 30.0 ± 2.0%"
     # not measured: no diagonal network, no fraction 0.25, not the full Omniglot sets (C2)
     assert not any(k.startswith(("c1_diagonal", "c3_radius_25pct", "c2_")) for k in values)
 
 
 def test_claims_follow_the_paired_intervals_in_every_run():
     p = _p(n_seeds=2, damage_fractions=[0.0, 0.5])
-    pe, table, dpe, drops = _claims_input()
+    pe, table, dpe, drops, floors = _claims_input()
     diffs = paper.differences(pe, p)
     assert diffs.verdict.tolist() == ["higher", "tie"]
-    rows = {r["id"]: r for r in evaluate(paper.CLAIMS, paper.claim_values(p, table, diffs, dpe, drops))}
-    assert list(rows) == ["C1a", "C3b", "C4b", "C5a", "C5c"]
+    rows = {r["id"]: r for r in evaluate(paper.CLAIMS, paper.claim_values(p, table, diffs, dpe, drops, floors))}
+    assert list(rows) == ["C1a", "C3b", "C4b", "C5a", "C5c", "C6a"]
     assert rows["C1a"]["verdict"] == "undecided"  # a tie in run 1 is not a win, nor a loss
     assert "+10.0 ± 0.0; +0.0 ± " in rows["C1a"]["measured"]
     assert rows["C3b"]["verdict"] == "holds"
     assert rows["C4b"]["verdict"] == "fails"  # no growth at all in run 1 (an interval of zero width at zero)
     assert [rows["C5a"]["verdict"], rows["C5c"]["verdict"]] == ["undecided", "holds"]  # the interval must clear zero
     lower = drops.assign(drop=-0.5)  # a precision higher for degraded images, beyond its interval
-    rows = {r["id"]: r for r in evaluate(paper.CLAIMS, paper.claim_values(p, table, diffs, dpe, lower))}
+    rows = {r["id"]: r for r in evaluate(paper.CLAIMS, paper.claim_values(p, table, diffs, dpe, lower, floors))}
     assert [rows["C5a"]["verdict"], rows["C5c"]["verdict"]] == ["undecided", "fails"]
+    assert rows["C6a"]["verdict"] == "holds"  # 30% +- 2% of the images at the floor in the worse run: below a half
+    for shares, verdict in (((0.1, 0.98), "fails"), ((0.1, 0.49), "undecided")):  # one run at 98% (49% +- 2%)
+        floored = floors.assign(share_at_floor=[*shares, 0.9, 0.9])
+        values = paper.claim_values(p, table, diffs, dpe, drops, floored)
+        assert {r["id"]: r for r in evaluate(paper.CLAIMS, values)}["C6a"]["verdict"] == verdict
 
 
 def test_a_half_turn_of_a_test_digit_is_never_a_training_digit():
@@ -164,8 +184,9 @@ def test_state_of_the_art_reads_every_run_interval_on_the_full_omniglot_sets_onl
         no_diffs = pd.DataFrame(columns=["mode", "way", "shot", "run", "diff", "half", "verdict"])
         no_drops = pd.DataFrame(columns=["mode", "fraction", "run", "clean", "downsampled", "drop", "ci95",
                                          "share_lower"])
+        no_floors = pd.DataFrame(columns=["mode", "fraction", "run", "floor", "share_at_floor", "ci95"])
         p = _p(dataset=dataset, ways=[5, 20], damage_fractions=[0.0], n_seeds=len(runs))
-        values = paper.claim_values(p, pd.DataFrame(rows), no_diffs, {}, no_drops)
+        values = paper.claim_values(p, pd.DataFrame(rows), no_diffs, {}, no_drops, no_floors)
         return [r for r in evaluate(paper.CLAIMS, values) if r["id"].startswith("C2")]
 
     full = c2("omniglot-full")
@@ -230,9 +251,16 @@ def _check_record(record):
             assert damage[(mode, 0.0, "clean", r)] == by[(mode, p["ways"][0], p["shots"][0], r)]
     for row in record["confidence"]:
         assert row["precision"] >= 1  # s = 1 + softplus(.)
-    damaged_gaussian = len([m for m in p["damage_modes"] if m in paper.GAUSSIAN]) * len(fractions)
-    assert [c["id"][:2] for c in claims] == (["C1"] * len(c1) + ["C3"] * damaged_gaussian + ["C4"] * damaged_gaussian
-                                             + ["C5"] * (len(record["precision_drop"]) // p["n_seeds"]))
+    gaussian = len([m for m in p["damage_modes"] if m in paper.GAUSSIAN])
+    assert [c["id"][:2] for c in claims] == (["C1"] * len(c1) + ["C3"] * gaussian * len(fractions)
+                                             + ["C4"] * gaussian * len(fractions)
+                                             + ["C5"] * (len(record["precision_drop"]) // p["n_seeds"])
+                                             + ["C6"] * gaussian)
+    floors = {(r["mode"], r["run"]): r["share_at_floor"] for r in record["precision_floor"] if r["fraction"] == 0}
+    for c in claims[-gaussian:]:  # C6 holds exactly when every clean-trained run has under half its images at the floor
+        mode = c["claim"].split()[0]
+        if c["verdict"] != "undecided":
+            assert (c["verdict"] == "holds") == all(floors[(mode, r)] < 0.5 for r in runs)
 
 
 @pytest.mark.slow
@@ -247,6 +275,7 @@ def test_default_run_records_every_measurement_and_claim(default_record):
             assert row["acc"] > 0.6, row
     assert len(record["precision_floor"]) == len(record["precision_drop"])
     assert all(0 <= row["share_at_floor"] <= 1 and row["floor"] >= 1 for row in record["precision_floor"])
+    assert [row["init"] for row in record["floor_by_init"]] == ["xavier", "paper"]  # the committed verdicts, both inits
     assert "lake_runs" not in record
 
 
@@ -269,6 +298,32 @@ def test_the_paper_preset_end_to_end_on_omniglot_images_at_reduced_size(tmp_path
 def test_bad_parameters_stop_before_any_compute(tmp_path):
     stderr = stopped_by_validation(NB, tmp_path, 'filters', '[16, 16, 16, 16, 16]')
     assert 'at most 4 blocks' in stderr and "'filters'" in stderr
+    stderr = stopped_by_validation(NB, tmp_path, 'init', '"glorot"')
+    assert "'init'" in stderr and "'xavier', 'paper'" in stderr
+
+
+def test_init_verdicts_sets_the_committed_verdict_of_each_init_side_by_side(tmp_path, monkeypatch):
+    def verdict(preset, shares, diffs, claims=paper.CLAIMS):
+        rows = [{"id": cid, "overall": "fails", "seeds": len(xs), "holds": 0, "fails": len(xs), "undecided": 0,
+                 "values": {name: {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}}}
+                for cid, name, xs in (("C6a", "c6_radius_worst_share", shares),
+                                      ("C1a", "c1_radius_5w1s_worst_diff", diffs))]
+        parameters = {"init": paper.INIT_PRESETS[preset]}
+        (tmp_path / f"01_gaussian_prototypical_networks.{preset}.json").write_text(json.dumps(
+            {"seeds": list(range(len(shares))), "parameters": parameters, "claims": rows,
+             "hash": definitions_hash(claims, parameters)}))
+
+    monkeypatch.setattr(paths, "verdicts", lambda: tmp_path)
+    verdict("default", [0.9, 0.95, 0.99], [-1.0, -2.0, -3.0])
+    verdict("paper_init", [0.8, 0.97], [-0.5, 1.5])
+    table = paper.init_verdicts()
+    assert table.to_dict("records") == [
+        {"init": "xavier", "seeds": 3, "share at floor (%)": "95.0 [90.0, 99.0]", "C6a": "fails 0/3",
+         "radius - vanilla (points)": "-2.0 [-3.0, -1.0]", "C1a": "fails 0/3"},
+        {"init": "paper", "seeds": 2, "share at floor (%)": "88.5 [80.0, 97.0]", "C6a": "fails 0/2",
+         "radius - vanilla (points)": "0.5 [-0.5, 1.5]", "C1a": "fails 0/2"}]
+    verdict("paper_init", [0.8], [0.5], claims=paper.CLAIMS[:-1])  # made for other claims: stale, left out
+    assert paper.init_verdicts()["init"].tolist() == ["xavier"]
 
 
 def test_every_spec_parameter_is_in_the_notebook_with_its_doc():

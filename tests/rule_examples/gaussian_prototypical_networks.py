@@ -2,7 +2,7 @@
 
 The paired claims read the run whose 95% interval reaches lowest: it holds when that interval lies above
 zero (+2.1 ± 0.6 points) and fails when it lies below (-4.2 ± 0.5 points). C2 reads it the same way
-against the published accuracy.
+against the published accuracy; C6 reads the run with the most test images at the precision floor against a half.
 """
 
 SETTINGS = {"a": ("radius", "5w1s"), "b": ("diagonal", "5w1s"), "c": ("radius", "5w5s"), "d": ("diagonal", "5w5s"),
@@ -31,4 +31,8 @@ EXAMPLES = {
     **{f"C3{x}": paired(f"c3_{m}_{f}", "diff", (2.1, 0.6), (-1.5, 0.6)) for x, (m, f) in FRACTIONS.items()},
     **{f"C4{x}": paired(f"c4_{m}_{f}", "growth", (3.2, 0.7), (-2.0, 0.7)) for x, (m, f) in FRACTIONS.items()},
     **{f"C5{x}": paired(f"c5_{m}_{f}", "drop", (0.757, 0.012), (-0.895, 0.021)) for x, (m, f) in PRECISIONS.items()},
+    # C6: the run with the most images at the floor has 12% +- 2% of them there (holds) or 97% +- 1% (fails)
+    **{f"C6{x}": ({f"c6_{m}_worst_share": 0.12, f"c6_{m}_worst_half": 0.02},
+                  {f"c6_{m}_worst_share": 0.97, f"c6_{m}_worst_half": 0.01}) for x, m in (("a", "radius"),
+                                                                                      ("b", "diagonal"))},
 }

@@ -136,10 +136,11 @@ def precision_floor(model):
 
 @torch.no_grad()
 def floor_share(model, X, device="cpu", rtol=1e-5):
-    """The share of (image, precision) entries of images ``X`` that sit at :func:`precision_floor`."""
+    """Per image of ``X``, the share of its precisions that sit at :func:`precision_floor`: float64 (N,), 0 or 1
+    for a radius network. Its mean is the share of (image, precision) entries at the floor."""
     _, s = embed_all(model, X, device)
     floor = precision_floor(model.cpu())
-    return float(torch.isclose(s, floor.expand_as(s), rtol=rtol, atol=0).double().mean())
+    return torch.isclose(s, floor.expand_as(s), rtol=rtol, atol=0).double().mean(1).numpy()
 
 
 @torch.no_grad()

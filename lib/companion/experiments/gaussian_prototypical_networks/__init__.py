@@ -25,11 +25,15 @@ paper's code does the same after mapping to [-1, 1]). Down-sampling ("damage") i
 images of a fraction of the training set, and for the damaged test to the same fraction of the test
 set, before that centring.
 
+The encoder's initialisation is a parameter (``init``): ours (Xavier-normal weights, zero biases) or the paper's
+code's (TF1's defaults: Glorot-uniform weights and biases, batch-norm epsilon 1e-3), see
+:mod:`companion.fewshot.encoder`; the preset ``paper_init`` runs the defaults with the latter.
+
 Modules: ``params`` (the spec and ``check``), ``compute`` (data, training, measurements), ``claims``
-(``CLAIMS`` and ``claim_values``), ``figures`` and ``explore`` (the widget).
+(``CLAIMS``, ``claim_values`` and ``init_verdicts``), ``figures`` and ``explore`` (the widget).
 """
 
-from .claims import CLAIMS, SNELL, claim_values
+from .claims import CLAIMS, INIT_PRESETS, SNELL, claim_values, init_verdicts
 from .compute import (QUALITY_IMAGES, accuracy, by_run, centre, compare, confidence_vs_quality, damage_experiment,
                       damaged, describe, differences, lake_runs, load_data, make_model, precision_by_quality,
                       precision_drop, precision_floors, quality_images, test_episodes, train_model, train_models)
@@ -37,8 +41,9 @@ from .explore import explorer
 from .figures import COLORS, plot_accuracy, plot_confidence, plot_damage, plot_training
 from .params import DATASETS, DIGITS_TEST, GAUSSIAN, PARAMETERS, check
 
-__all__ = ["CLAIMS", "COLORS", "DATASETS", "DIGITS_TEST", "GAUSSIAN", "PARAMETERS", "QUALITY_IMAGES", "SNELL",
-           "accuracy", "by_run", "centre", "check", "claim_values", "compare", "confidence_vs_quality",
-           "damage_experiment", "damaged", "describe", "differences", "explorer", "lake_runs", "load_data",
-           "make_model", "plot_accuracy", "plot_confidence", "plot_damage", "plot_training", "precision_by_quality",
-           "precision_drop", "precision_floors", "quality_images", "test_episodes", "train_model", "train_models"]
+__all__ = ["CLAIMS", "COLORS", "DATASETS", "DIGITS_TEST", "GAUSSIAN", "INIT_PRESETS", "PARAMETERS", "QUALITY_IMAGES",
+           "SNELL", "accuracy", "by_run", "centre", "check", "claim_values", "compare", "confidence_vs_quality",
+           "damage_experiment", "damaged", "describe", "differences", "explorer", "init_verdicts", "lake_runs",
+           "load_data", "make_model", "plot_accuracy", "plot_confidence", "plot_damage", "plot_training",
+           "precision_by_quality", "precision_drop", "precision_floors", "quality_images", "test_episodes",
+           "train_model", "train_models"]

@@ -66,9 +66,10 @@ def damaged(images, fraction, p, side):
 # ---------------------------------------------------------------- training and testing
 
 def make_model(p, mode, run=0, in_channels=1):
-    """A network of ``mode`` on the shared encoder; the encoder's init depends only on the seed and ``run``."""
-    return ProtoNet(encoder(in_channels, p.filters, p.image_size, seed=rng.derive(p.seed, "encoder init", run)),
-                    mode, p.transform, p.distance)
+    """A network of ``mode`` on the shared encoder, initialised by ``p.init``; the encoder's weights depend only on
+    the seed, ``run`` and the init."""
+    return ProtoNet(encoder(in_channels, p.filters, p.image_size, seed=rng.derive(p.seed, "encoder init", run),
+                            init=p.init), mode, p.transform, p.distance)
 
 
 def train_model(split, p, mode, fraction=0.0, run=0):
@@ -207,11 +208,16 @@ def precision_by_quality(trained, split, p):
 
 def precision_floors(trained, split, p):
     """Per Gaussian model: its precision floor (:func:`~companion.fewshot.precision_floor`, averaged over
-    dimensions) and the share of the clean :func:`quality_images` at it (a share near 1: a constant precision)."""
+    dimensions), the share of the clean :func:`quality_images` at it (a share near 1: a constant precision) and
+    that share's 95% half-width over the images."""
     X = centre(quality_images(split, p))
-    return pd.DataFrame([{"mode": mode, "fraction": fraction, "run": run, "floor": float(precision_floor(m).mean()),
-                          "share_at_floor": floor_share(m, X, p.device)}
-                         for (mode, fraction, run), m in trained.items() if mode != "vanilla"])
+    rows = []
+    for (mode, fraction, run), m in trained.items():
+        if mode != "vanilla":
+            share, half = mean_ci(floor_share(m, X, p.device))
+            rows.append({"mode": mode, "fraction": fraction, "run": run, "floor": float(precision_floor(m).mean()),
+                         "share_at_floor": share, "ci95": half})
+    return pd.DataFrame(rows)
 
 
 def confidence_vs_quality(precisions, p):

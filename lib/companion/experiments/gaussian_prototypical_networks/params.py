@@ -1,6 +1,6 @@
 """The parameter spec of the Gaussian prototypical networks notebook and the constraints between parameters."""
 
-from ...fewshot.encoder import output_side
+from ...fewshot.encoder import INITS, output_side
 from ...fewshot.protonets import DISTANCES, MODES, TRANSFORMS
 from ...params import Param, ParameterError
 
@@ -12,6 +12,7 @@ PARAMETERS = (
     Param("dataset", str, choices=DATASETS),
     Param("image_size", int, 8, 105),
     Param("filters", int, 1, 2048, many=True),
+    Param("init", str, choices=INITS),
     Param("transform", str, choices=TRANSFORMS),
     Param("distance", str, choices=DISTANCES),
     Param("bn_mode", str, choices=("running", "transductive")),
