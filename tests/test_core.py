@@ -1,4 +1,4 @@
-"""The core that notebooks are not needed for: seeds, atomic files, project paths, committed models."""
+"""The core that notebooks are not needed for: seeds, atomic files, paths, committed models, the bootstrap."""
 
 import json
 import os
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from companion import artifacts, cli, paths, rng
+from companion import artifacts, cli, paths, rng, stats
 from companion.io import sha256, write_bytes_atomic, write_json_atomic
 
 
@@ -90,3 +90,13 @@ def test_the_light_modules_import_without_torch_or_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(paths.CHECKOUT / "lib")})
     assert out.stdout.strip() == "[]"
+
+
+def test_the_bootstrap_of_a_two_point_mean_has_its_exact_quantiles():
+    # resampling {0, 1} gives the means 0, 1/2, 1 with probabilities 1/4, 1/2, 1/4
+    mean = lambda w: (w * np.array([0.0, 1.0])).sum() / w.sum()
+    assert stats.bootstrap(mean, 2, 4000, 0, "t") == (0.5, 0.0, 1.0)  # the 2.5 % and 97.5 % quantiles
+    assert stats.bootstrap(mean, 2, 4000, 0, "t", level=0.4) == (0.5, 0.5, 0.5)  # the 30 % and 70 % ones
+    assert stats.bootstrap(lambda w: w.sum(), 7, 50, 1, "t") == (7.0, 7.0, 7.0)  # n units drawn each time
+    a, b = (stats.bootstrap(lambda w: w[0], 5, 100, 0, key) for key in ("a", "b"))
+    assert a == stats.bootstrap(lambda w: w[0], 5, 100, 0, "a") and a != b  # one stream per key

@@ -146,6 +146,29 @@ def test_ensemble_metrics_average_over_every_subset():
     assert table.subsets.tolist() == [2, 1]
 
 
+def test_ensemble_examples_on_a_hand_case_and_against_the_other_definitions():
+    p1 = [[0.9, 0.1], [0.4, 0.6]]
+    p2 = [[0.6, 0.4], [0.7, 0.3]]
+    ex = fs.ensemble_examples(np.log(np.array([p1, p2])), np.array([0, 0]))
+    # the ensemble averages to [[0.75, 0.25], [0.55, 0.45]]: right on both; model 1 is wrong on example 1
+    assert ex.ens_correct.tolist() == [1.0, 1.0] and ex.member_correct.tolist() == [1.0, 0.5]
+    assert ex.ens_nll.tolist() == pytest.approx([-math.log(0.75), -math.log(0.55)])
+    assert ex.member_nll.tolist() == pytest.approx([-(math.log(0.9) + math.log(0.6)) / 2,
+                                                    -(math.log(0.4) + math.log(0.7)) / 2])
+    assert ex.disagreement.tolist() == [0.0, 1.0]
+    # random models: the means are ensemble_metrics' accuracy and disagreement_matrix off its diagonal
+    gen = torch.Generator().manual_seed(0)
+    logits, y = torch.randn(4, 50, 3, generator=gen), torch.randint(3, (50,), generator=gen)
+    ex = fs.ensemble_examples(logits, y)
+    table = fs.ensemble_metrics(logits.softmax(-1), y, sizes=[1, 4]).set_index("size")
+    assert ex.ens_correct.mean() == pytest.approx(table.loc[4, "accuracy"])
+    assert ex.member_correct.mean() == pytest.approx(table.loc[1, "accuracy"])
+    dis = fs.disagreement_matrix(logits)
+    assert ex.disagreement.mean() == pytest.approx(dis[~np.eye(4, dtype=bool)].mean())
+    with pytest.raises(ValueError, match="M >= 2"):
+        fs.ensemble_examples(logits[:1], y)
+
+
 # --- predictions at many parameter vectors -----------------------------------------------------------------------
 
 

@@ -10,9 +10,10 @@ import torch
 
 from companion.experiments import large_scale_structure as lss
 from companion.claims import evaluate
-from companion.experiments.large_scale_structure.claims import above
+from companion.experiments.large_scale_structure.claims import above, ensemble_values
 from companion.experiments.large_scale_structure.compute import sgd_run
 from companion.landscape import HessianOperator, dense_hessian
+from companion.landscape import function_space as fs
 from companion.nn import flat_params, mlp
 from companion.params import ParameterError
 
@@ -23,7 +24,7 @@ def _params(**over):
              lr=0.2, lrs=[0.1, 0.2], width_factors=[0.5, 1.0], l2s=[0.0, 0.01], batch_size=30, max_steps=30,
              target_loss=0.05, checkpoint_every=10, lanczos_iters=8, n_solutions=3, connector_shared=2,
              connector_steps=5, connector_lr=0.01, connector_batch=30, connector_points=3, toy_dim=60, toy_short=8,
-             toy_eps=0.2, toy_reach=3.0, toy_radii=[0.5, 1.0, 4.0], toy_dims=[2, 8, 12])
+             toy_eps=0.2, toy_reach=3.0, toy_radii=[0.5, 1.0, 4.0], toy_dims=[2, 8, 12], snapshot_every=4, n_boot=200)
     p.update(over)
     return SimpleNamespace(**p)
 
@@ -108,7 +109,19 @@ def _claim_tables(connector_shared=2):
                             "max_loss": [0.5, 0.0, 0.0, 0.4, 0.0, 0.0],
                             "min_pair_max": [0.3, nan, nan, 0.2, nan, nan]})
     toy_conn = pd.DataFrame({"m": [1, 2, 3], "D_minus_m_n": [2, 0, -2], "shared_dim": [2, 0, -1]})
-    return sub, d90, toy_thr, knobs, lss.knob_effects(knobs), barriers, conn, toy_bar, toy_conn
+    return sub, d90, toy_thr, knobs, lss.knob_effects(knobs), barriers, conn, toy_bar, toy_conn, _margins()
+
+
+def _margins(**intervals):
+    """A margins table (as ``ensemble_margins``) whose every interval is (0.01, 0.03) unless ``intervals`` names one:
+    ``acc_gain_segment=(lo, hi)``."""
+    rows = []
+    for kind in ("snapshots", "segment"):
+        for measure in ("member_acc", "acc_gain", "nll_gain", "disagreement"):
+            lo, hi = intervals.get(f"{measure}_{kind}", (0.01, 0.03))
+            rows.append({"kind": kind, "measure": measure, "independent": 0.5, "within": 0.5 - (lo + hi) / 2,
+                         "margin": (lo + hi) / 2, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
 
 
 def test_claim_values_count_the_seeds_each_claim_holds_in():
@@ -133,8 +146,8 @@ def test_claim_values_count_the_seeds_each_claim_holds_in():
     assert (v["toy_m_matching"], v["toy_m_cases"], v["toy_m_last_shared"]) == (3, 3, 2)
     verdicts = {r["id"]: r["verdict"] for r in evaluate(lss.CLAIMS, v)}
     assert verdicts == {"C1": "undecided", "C2": "holds", "C3a": "undecided", "C3b": "fails", "C4a": "undecided",
-                        "C4b": "undecided", "C5a": "holds", "C5b": "undecided", "C1t": "fails", "C2t": "holds",
-                        "C4t": "holds", "C5t": "holds"}
+                        "C4b": "undecided", "C5a": "holds", "C5b": "undecided", "C6a": "holds", "C6b": "holds",
+                        "C6c": "holds", "C1t": "fails", "C2t": "holds", "C4t": "holds", "C5t": "holds"}
 
 
 def test_claim_values_leave_out_the_simplicial_connector_when_there_is_none():
@@ -143,6 +156,51 @@ def test_claim_values_leave_out_the_simplicial_connector_when_there_is_none():
     v = lss.claim_values(p, *_claim_tables(connector_shared=1))
     assert "c5_simplex_seeds" not in v and "simplex_barrier_max" not in v
     assert [r["id"] for r in evaluate(lss.CLAIMS, v)] == [c.id for c in lss.CLAIMS if c.id != "C5b"]
+
+
+def test_ensemble_claims_hold_fail_or_stay_undecided_by_their_intervals():
+    def verdicts(**intervals):
+        rows = evaluate(lss.CLAIMS, ensemble_values(_margins(**intervals)))
+        return tuple(r["verdict"] for r in rows)  # only the C6 rows: the other claims' values are absent
+
+    assert verdicts() == ("holds", "holds", "holds")
+    # one within-wedge kind's interval below 0 fails the row; one containing 0 leaves it undecided
+    assert verdicts(acc_gain_segment=(-0.03, -0.01), disagreement_snapshots=(-0.01, 0.02),
+                    nll_gain_snapshots=(0.001, 0.002)) == ("fails", "holds", "undecided")
+    v = ensemble_values(_margins(acc_gain_segment=(-0.03, -0.01)))
+    assert v["ens_acc_gain_margin_segment"] == pytest.approx(-0.02) and v["ens_acc_gain_segment"] == pytest.approx(0.52)
+    assert v["ens_member_acc_text"] == "independent 0.500, snapshots 0.480, segment 0.480"
+
+
+def test_ensemble_margins_pair_the_kinds_on_each_example_averaged_over_the_seeds():
+    rows = []
+    for s in (0, 1):
+        for e in range(4):
+            for kind, value in (("independent", 1.0 - s), ("snapshots", 0.2), ("segment", 0.2 * e)):
+                rows.append({"seed": s, "kind": kind, "example": e, **dict.fromkeys(
+                    ("member_correct", "acc_gain", "nll_gain", "disagreement"), value)})
+    m = lss.ensemble_margins(pd.DataFrame(rows), _params()).set_index(["kind", "measure"])
+    # independent: 1 in seed 0 and 0 in seed 1, so 0.5 on every example; snapshots 0.2: every resample gives 0.3
+    snap = m.loc[("snapshots", "acc_gain")]
+    assert (snap.independent, snap.within) == (0.5, pytest.approx(0.2))
+    assert (snap.margin, snap.lo, snap.hi) == (pytest.approx(0.3), pytest.approx(0.3), pytest.approx(0.3))
+    # segment: margins 0.5, 0.3, 0.1, -0.1 on the four examples; the interval lies within their range
+    seg = m.loc[("segment", "disagreement")]
+    assert seg.margin == pytest.approx(0.2) and -0.1 - 1e-12 <= seg.lo < 0.2 < seg.hi <= 0.5 + 1e-12
+    assert len(m) == 8
+
+
+def test_segment_and_snapshot_members():
+    seg = lss.segment_members(torch.zeros(3), torch.ones(3), 4)
+    assert torch.equal(seg, torch.tensor([0.0, 0.25, 0.5, 0.75])[:, None].expand(4, 3))
+    p = _params()
+    data = lss.load_data(p)
+    theta = flat_params(lss.make_model(data, p, seed=5))
+    snaps = lss.snapshot_members(data, p, theta, 0, 0)
+    # the solution first, and left as it was (the snapshots' training once moved it in place)
+    assert snaps.shape == (p.n_solutions, theta.numel()) and torch.equal(snaps[0], theta)
+    assert torch.equal(snaps, lss.snapshot_members(data, p, theta, 0, 0))  # seeded
+    assert not torch.equal(snaps[1], theta) and not torch.equal(snaps[1], lss.snapshot_members(data, p, theta, 0, 1)[1])
 
 
 def test_check_refuses_inconsistent_parameters():
@@ -209,12 +267,23 @@ def test_solutions_reuse_the_base_runs_and_connectors_keep_their_ends():
     sols = lss.solutions(data, p, base)
     assert len(sols[0]) == 3 and torch.equal(sols[0][0], base[0])
     assert not torch.equal(sols[0][1], sols[0][2])
-    paths, faces, history = lss.connector_study(data, p, sols)
+    paths, faces, history, hubs = lss.connector_study(data, p, sols)
     ends = paths[paths.t.isin([0.0, 1.0])]
     for (kind, pair), t in ends.groupby(["kind", "pair"]):  # straight lines and star paths start at the same ends
         other = ends[(ends.pair == pair) & (ends.kind != kind)]
         assert t.loss.to_numpy() == pytest.approx(other.loss.to_numpy(), rel=1e-6)
     assert set(faces.kind) == {"star", "simplex (k=2)"} and len(history) == 2 * p.connector_steps
+    # C6: one independent ensemble and one of each within-wedge kind per solution, as ensemble_metrics computes them
+    before = [t.clone() for t in sols[0]]
+    table, examples = lss.ensemble_study(data, p, sols, hubs)
+    assert all(torch.equal(a, b) for a, b in zip(before, sols[0]))  # the snapshots leave the solutions untouched
+    assert table.groupby("kind").size().to_dict() == {"independent": 1, "segment": 3, "snapshots": 3}
+    assert len(examples) == 3 * p.n_test and (table.members == 3).all()
+    X, y = data.split("test", "cpu")
+    ref = fs.ensemble_metrics(fs.predict_many(lss.make_model(data, p), torch.stack(sols[0]), X), y, sizes=[1, 3])
+    ind = table[table.kind == "independent"].iloc[0]
+    assert ind.ens_acc == pytest.approx(ref.accuracy.iloc[1]) and ind.member_acc == pytest.approx(ref.accuracy.iloc[0])
+    assert (table.member_acc_min <= table.member_acc).all() and (table.member_acc <= table.member_acc_max).all()
 
 
 # --- the toy -------------------------------------------------------------------------------------------------------

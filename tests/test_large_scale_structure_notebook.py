@@ -102,8 +102,8 @@ def test_the_paper_preset_runs_end_to_end_on_cifar10_shaped_data(tmp_path):
     small = dict(dataset="standin-cifar10", n_train=100, n_test=50, widths=[2, 4], n_seeds=1, scales=[1.0, 2.0],
                  subspace_dims=[4, 8], subspace_steps=3, lrs=[0.025, 0.05], width_factors=[0.5, 1.0],
                  l2s=[0.0, 0.0001], batch_size=20, max_steps=10, checkpoint_every=5, lanczos_iters=3,
-                 n_solutions=3, connector_steps=3, connector_batch=20, connector_points=3, toy_dim=200,
-                 toy_short=20, toy_radii=[0.5, 1.0], toy_dims=[5, 20])
+                 n_solutions=3, connector_steps=3, connector_batch=20, connector_points=3, snapshot_every=2,
+                 toy_dim=200, toy_short=20, toy_radii=[0.5, 1.0], toy_dims=[5, 20])
     record = run_notebook(NB, tmp_path, preset="paper", params=small)
     assert record["parameters"]["model"] == "cnn" and record["parameters"]["dataset"] == "standin-cifar10"
     assert [c["id"] for c in record["claims"]] == [c.id for c in lss.CLAIMS]

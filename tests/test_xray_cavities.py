@@ -1,12 +1,14 @@
 """The X-ray cavity experiment's functions (scores, paired comparisons, bootstrap intervals, the claims'
 rules), each on a case small enough to know the answer."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 from companion.experiments import xray_cavities as paper
 from companion.experiments.xray_cavities import compute, uncertainty
-from companion.experiments.xray_cavities.claims import CLAIMS, paired_values
+from companion.experiments.xray_cavities.claims import CLAIMS, decoder_values, paired_values
 from companion.physics.clusters import nets
 from companion.physics.clusters import projection as pr
 from companion.physics.clusters import simulation as sim
@@ -62,18 +64,63 @@ def test_paired_medians_compare_on_the_cavities_both_measured():
     assert out.set_index("baseline").loc["unsharp"].pairs == 0 and np.isnan(out.set_index("baseline").loc["unsharp"].lo)
 
 
+def test_decoder_gain_compares_the_two_radii_of_the_same_candidates():
+    # three cavities the CNN found at one level, each read 0.1 R closer by the decoder; a missed one and a
+    # baseline's row are left out
+    cav = pd.DataFrame({"counts": 1e3, "method": ["cnn"] * 4 + ["beta-fit"], "image": [0, 1, 1, 2, 0],
+                        "found": [True, True, True, False, True], "radius": 4.0,
+                        "r_hat": [4.4, 3.6, 4.8, np.nan, 9.0], "r_area": [4.8, 3.2, 5.2, np.nan, 9.0]})
+    row = paper.decoder_gain(cav, 200, 0).iloc[0]
+    assert (row.n, row.decoder_err, row.area_err) == (3, pytest.approx(0.1), pytest.approx(0.2))
+    assert (row["diff"], row.lo, row.hi) == (pytest.approx(-0.1),) * 3  # the same difference in every resample
+    assert paper.decoder_gain(cav[cav.method != "cnn"], 200, 0).empty
+
+
+def test_the_decoder_claim_needs_every_level_s_interval_below_zero():
+    rule = {c.id: c for c in CLAIMS}["C3"].rule
+    gain = pd.DataFrame({"counts": [1e3, 3e3], "n": [10, 12], "decoder_err": [0.2, 0.15], "area_err": [0.3, 0.25],
+                         "diff": [-0.1, -0.1], "lo": [-0.15, -0.2], "hi": [-0.05, -0.01]})
+
+    def judge(table):
+        return rule(decoder_values(table))
+
+    assert judge(gain) == "holds"  # below zero at both levels
+    assert decoder_values(gain)["decoder_minus_area_err_hi_max"] == -0.01
+    assert "1,000 counts: 0.200 vs 0.300, difference -0.100 [-0.150, -0.050] (n=10)" in decoder_values(gain)[
+        "decoder_text"]
+    assert judge(gain.assign(hi=[-0.05, 0.02])) == "undecided"  # one level's interval contains zero
+    assert judge(gain.assign(lo=[-0.15, 0.01], hi=[-0.05, 0.2])) == "fails"  # above zero at one level
+    assert judge(gain.assign(lo=[np.nan, -0.2])) == "undecided"  # an interval that is not a number
+    assert judge(gain.iloc[:0]) == "undecided"  # the CNN found nothing
+
+
+def test_detection_table_puts_the_methods_side_by_side():
+    effect = pd.DataFrame({"condition": "clean", "counts": [1e3] * 3 + [3e3] * 3, "method": list(paper.METHODS) * 2,
+                           "clusters": 8, "tpr": [0.5, 0.25, 0.75, 1.0, 0.5, 0.5], "fpr": 0.25, "margin": [-0.25] * 3
+                           + [0.5] * 3, "margin_lo": -0.5, "margin_hi": 1.0})
+    table = paper.detection_table(effect.assign(detection=effect.tpr - effect.fpr))
+    assert table.counts.tolist() == [1e3, 3e3] and table["unsharp tpr"].tolist() == [0.75, 0.5]
+    assert table["cnn detection"].tolist() == [0.25, 0.75] and table.margin.tolist() == [-0.25, 0.5]
+
+
+def test_the_clean_condition_of_the_instrument_table_is_the_test_sets_detection():
+    # with the run's switches off, the clean images of the panel are the test set's first clusters, observed with
+    # the same streams: on a test set that small, the same TPR and FPR as the main evaluation
+    p = SimpleNamespace(**paper.TRAINED, retrain=False, counts=[3000.0, 30000.0], n_test=4, n_calibration=4,
+                        threshold=0.5, min_area=5, fit_iterations=20, n_boot=100, point_sources=False, psf=False,
+                        seed=0, device="cpu")
+    model = paper.load_committed()
+    thresholds, _ = paper.calibrate(model, p)
+    metrics = paper.evaluate(model, paper.test_set(p), p, thresholds)[0]
+    effect = paper.instrument_effect(model, p, thresholds)
+    assert len(effect) == 4 * 2 * 3 and set(effect.clusters) == {4}
+    clean = effect[effect.condition == "clean"].set_index(["counts", "method"])
+    main = metrics.set_index(["counts", "method"]).loc[clean.index]
+    np.testing.assert_array_equal(clean[["tpr", "fpr"]].to_numpy(), main[["tpr", "fpr"]].to_numpy())
+
+
 # ---------------------------------------------------------------------------------------------
-# Bootstrap intervals
-
-
-def test_the_bootstrap_of_a_two_point_mean_has_its_exact_quantiles():
-    # resampling {0, 1} gives the means 0, 1/2, 1 with probabilities 1/4, 1/2, 1/4
-    mean = lambda w: (w * np.array([0.0, 1.0])).sum() / w.sum()
-    assert uncertainty.bootstrap(mean, 2, 4000, 0, "t") == (0.5, 0.0, 1.0)  # the 2.5 % and 97.5 % quantiles
-    assert uncertainty.bootstrap(mean, 2, 4000, 0, "t", level=0.4) == (0.5, 0.5, 0.5)  # the 30 % and 70 % ones
-    assert uncertainty.bootstrap(lambda w: w.sum(), 7, 50, 1, "t") == (7.0, 7.0, 7.0)  # n units drawn each time
-    a, b = (uncertainty.bootstrap(lambda w: w[0], 5, 100, 0, key) for key in ("a", "b"))
-    assert a == uncertainty.bootstrap(lambda w: w[0], 5, 100, 0, "a") and a != b  # one stream per key
+# Bootstrap intervals (the bootstrap itself: test_core.py)
 
 
 def test_weighted_median_and_median_difference():

@@ -41,8 +41,8 @@ def test_default_run_records_every_measurement_and_claim(default_record):
     assert all(c["verdict"] in ("holds", "fails", "undecided") for c in claims)
     assert [r["counts"] for r in record["margins"]] == levels
     assert all(r["detection_lo"] <= r["detection"] <= r["detection_hi"] for r in record["margins"])
-    instrument = record["instrument"]  # four conditions, three methods, at the highest level
-    assert len(instrument) == 12 and {r["counts"] for r in instrument} == {max(levels)}
+    instrument = record["instrument"]  # four conditions, three methods, at every level
+    assert len(instrument) == 12 * len(levels) and {r["counts"] for r in instrument} == set(levels)
     assert [c["kind"] for c in claims[:2]] == ["sanity", "sanity"]
     assert claims[0]["verdict"] == claims[1]["verdict"] == "holds"  # the simulator checks
 
@@ -69,7 +69,7 @@ def test_the_notebook_retrains_at_reduced_size(tmp_path):
 def test_the_paper_preset_runs_on_the_cpu_at_reduced_size(tmp_path):
     # the preset's network, image size and minimum area, at its highest count level; everything else as small as
     # allowed (the Inception-style net at 128 px takes seconds per image on a CPU)
-    small = {"n_train": 16, "train_steps": 2, "batch_size": 2, "decoder_steps": 1, "n_test": 4, "n_calibration": 4,
+    small = {"n_train": 16, "train_steps": 1, "batch_size": 1, "decoder_steps": 1, "n_test": 4, "n_calibration": 4,
              "n_stability": 1, "n_realisations": 3, "n_boot": 100, "counts": [100000], "device": "cpu"}
     record = run_notebook(NB, tmp_path, preset="paper", params=small)
     params = record["parameters"]
@@ -113,7 +113,8 @@ def _claim_inputs(level=1000.0):
                            "lo": [-0.15, 0.0], "hi": [-0.05, 0.1]})
     spairs = pd.DataFrame({**pairs, "cnn_scatter": [0.08, 0.2], "baseline_scatter": [0.05, 0.3], "diff": [0.03, -0.1],
                            "lo": [0.01, -0.2], "hi": [0.06, 0.0]})
-    gain = pd.DataFrame({"counts": [level], "n": [10], "decoder_err": [0.2], "area_err": [0.3]})
+    gain = pd.DataFrame({"counts": [level], "n": [10], "decoder_err": [0.2], "area_err": [0.3], "diff": [-0.1],
+                         "lo": [-0.15], "hi": [-0.05]})
     return projection, sweep, metrics, margins, rpairs, spairs, gain
 
 
@@ -135,7 +136,8 @@ def test_claim_values_are_the_recorded_comparisons():
     assert rows["C4a"]["measured"] == ("cnn 0.80 - 0.20, beta-fit 0.60 - 0.30, unsharp 0.90 - 0.60; "
                                        "margin 0.30 [-0.05, 0.50]")
     assert rows["C1"]["measured"] == "deficit 0.10 -> 0.50 for R 2-8 px; 0.40 -> 0.10 for d 6-24 px"
-    nothing = _claim_inputs()[:6] + (pd.DataFrame(columns=["counts", "n", "decoder_err", "area_err"]),)
+    nothing = _claim_inputs()[:6] + (pd.DataFrame(columns=["counts", "n", "decoder_err", "area_err", "diff", "lo",
+                                                           "hi"]),)
     values = paper.claim_values(_p(counts=[1000.0]), *nothing)  # the CNN found no cavity: C3 is not decided
     assert values["decoder_minus_area_err_max"] is None
     assert {r["id"]: r["verdict"] for r in evaluate(paper.CLAIMS, values)}["C3"] == "undecided"

@@ -138,6 +138,21 @@ class Rule:
         return verdict
 
 
+def bootstrap_interval(value, text):
+    """Holds when the bootstrap interval of ``value`` lies above zero, fails when below, else undecided.
+
+    Reads ``value`` and its interval's bounds ``value_lo`` and ``value_hi`` (:func:`companion.stats.bootstrap`).
+    """
+    def decide(values):
+        lo, hi = values[f"{value}_lo"], values[f"{value}_hi"]
+        if not all(isinstance(x, (int, float)) and x == x for x in (lo, hi)):
+            return UNDECIDED
+        return HOLDS if lo > 0 else FAILS if hi < 0 else UNDECIDED
+
+    return Rule(decide, (value, f"{value}_lo", f"{value}_hi"), f"{text}: 95% bootstrap interval above 0 holds, "
+                                                               "below 0 fails, containing 0 undecided")
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row of a claims table.

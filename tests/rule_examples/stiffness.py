@@ -33,6 +33,8 @@ EXAMPLES = {
            {"xi_epoch_lr_slope_mean": 0.05, "xi_epoch_lr_slope_se2": 0.02}),
     "C5": ({"xi_loss_lr_slope_mean": -0.09, "xi_loss_lr_slope_se2": 0.08},
            {"xi_loss_lr_slope_mean": 0.09, "xi_loss_lr_slope_se2": 0.08}),
-    "C6": ({"within_epoch_vs_lr_largest_step": -0.029, "within_loss_vs_lr_largest_step": -0.019},
-           {"within_epoch_vs_lr_largest_step": -0.029, "within_loss_vs_lr_largest_step": 0.01}),
+    "C6": ({"within_epoch_lr_slope_mean": -0.12, "within_epoch_lr_slope_se2": 0.02,
+            "within_loss_lr_slope_mean": -0.068, "within_loss_lr_slope_se2": 0.025},
+           {"within_epoch_lr_slope_mean": -0.12, "within_epoch_lr_slope_se2": 0.02,
+            "within_loss_lr_slope_mean": 0.05, "within_loss_lr_slope_se2": 0.025}),
 }

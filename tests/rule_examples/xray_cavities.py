@@ -35,7 +35,10 @@ EXAMPLES = {
            {"deficit_smallest_step_with_radius": 0.04, "deficit_largest_step_with_distance": 0.01}),
     **{f"C2{x}": (interval(f"iou_margin_{n}", 0.2, 0.14, 0.25), interval(f"iou_margin_{n}", -0.1, -0.15, -0.02))
        for x, n in LEVELS.items()},
-    "C3": ({"decoder_minus_area_err_max": -0.06}, {"decoder_minus_area_err_max": 0.02}),
+    "C3": ({"decoder_minus_area_err_max": -0.06, "decoder_minus_area_err_lo_max": -0.1,
+            "decoder_minus_area_err_hi_max": -0.02},
+           {"decoder_minus_area_err_max": 0.1, "decoder_minus_area_err_lo_max": 0.03,
+            "decoder_minus_area_err_hi_max": 0.2}),
     **{f"C4{x}": (interval(f"detection_margin_{n}", 0.19, 0.04, 0.32),
                   interval(f"detection_margin_{n}", -0.2, -0.35, -0.05)) for x, n in LEVELS.items()},
     **{f"C4{x}": radius(n) for x, n in zip("fghij", LEVELS.values())},

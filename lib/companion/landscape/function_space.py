@@ -13,7 +13,8 @@ Perspective* (Fort, Hu & Lakshminarayanan, arXiv:1912.02757; notebook 09 of this
 - :func:`brier_score` (summed over classes, not divided by C) and :func:`jensen_shannon`
   (entropies with log(p + 1e-5)).
 - :func:`ensemble_metrics`: accuracy and Brier of probability-averaging ensembles, averaged
-  over all k-subsets of the available models.
+  over all k-subsets of the available models; :func:`ensemble_examples`: one ensemble against its
+  members (accuracy, NLL, disagreement) example by example, for paired comparisons.
 - Subspace samplers around one trajectory: :func:`diagonal_gaussian`, :func:`pca_gaussian`,
   :func:`random_directions`, :func:`dropout_masks`, each with the official ensemble
   experiment's settings as defaults (the notebook's diversity plot uses larger ones; see
@@ -243,6 +244,32 @@ def ensemble_metrics(probs, y, sizes=None, max_subsets=None, seed=0):
         rows.append({"size": int(k), "accuracy": float(np.mean(accs)), "brier": float(np.mean(briers)),
                      "subsets": len(subsets)})
     return pd.DataFrame(rows)
+
+
+def ensemble_examples(logits, y):
+    """Per example, an ensemble of M >= 2 models (probabilities averaged) against its members: one row each.
+
+    ``logits``: (M, N, C) outputs of the M models. Columns: ens_correct (1 when the ensemble's argmax is
+    the label), member_correct (the share of members right), ens_nll (-log of the averaged probability of
+    the label), member_nll (the members' mean -log p of the label) and disagreement (the share of the
+    M (M - 1) / 2 member pairs whose argmax differ). Their means over examples are the ensemble's and the
+    members' mean accuracy and NLL and the mean of :func:`disagreement_matrix` off its diagonal; kept per
+    example, two ensembles on the same examples can be compared pair by pair.
+    """
+    lp = torch.as_tensor(_np(logits), dtype=torch.float64).log_softmax(-1)
+    y = torch.as_tensor(_np(y)).long()
+    if lp.ndim != 3 or len(lp) < 2 or y.shape != lp.shape[1:2]:
+        raise ValueError(f"logits must be (M >= 2, N, C) with y of shape (N,), got {tuple(lp.shape)} and "
+                         f"{tuple(y.shape)}")
+    m = len(lp)
+    ens = torch.logsumexp(lp, 0) - math.log(m)
+    labels = lp.argmax(-1)
+    pairs = (labels[:, None] != labels[None]).double().sum((0, 1)) / (m * (m - 1))
+    return pd.DataFrame({"ens_correct": (ens.argmax(-1) == y).double().numpy(),
+                         "member_correct": (labels == y).double().mean(0).numpy(),
+                         "ens_nll": -ens.gather(-1, y[:, None])[:, 0].numpy(),
+                         "member_nll": -lp.gather(-1, y[None, :, None].expand(m, -1, 1))[..., 0].mean(0).numpy(),
+                         "disagreement": pairs.numpy()})
 
 
 # --- predictions at many parameter vectors -----------------------------------------------------------------------

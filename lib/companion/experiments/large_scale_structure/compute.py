@@ -47,11 +47,12 @@ def model_size(data, p):
 
 
 def model_at(model, theta, dtype=None):
-    """A copy of ``model`` with its parameters set to the flat vector ``theta`` (optionally cast to ``dtype``)."""
+    """A copy of ``model`` with its parameters set to a copy of the flat vector ``theta`` (optionally cast to
+    ``dtype``): training the copy leaves ``theta`` as it was (``vector_to_parameters`` alone makes views of it)."""
     out = copy.deepcopy(model)
     if dtype is not None:
         out = out.to(dtype)
-    torch.nn.utils.vector_to_parameters(theta.to(next(out.parameters())), out.parameters())
+    torch.nn.utils.vector_to_parameters(theta.detach().to(next(out.parameters()), copy=True), out.parameters())
     return out
 
 

@@ -50,19 +50,20 @@ def connector_study(data, p, sols):
     """Straight lines between every pair of solutions, a trained star (one shared point) and a trained simplicial
     connector (``connector_shared`` points), per seed.
 
-    Returns (paths, faces, history): paths has one row per (seed, kind, pair, t) for kind "straight
-    line" and "star" (the star's path end i -> shared point -> end j) with train loss and accuracy
-    and test accuracy; faces one row per (seed, kind, face, grid point) over every face of each
-    connector; history the training loss per step.
+    Returns (paths, faces, history, hubs): paths has one row per (seed, kind, pair, t) for kind
+    "straight line" and "star" (the star's path end i -> shared point -> end j) with train loss and
+    accuracy and test accuracy; faces one row per (seed, kind, face, grid point) over every face of each
+    connector; history the training loss per step; hubs[s] the star's trained shared point (C6 uses it).
     """
     (X, y), (Xte, yte) = data.split("train", p.device), data.split("test", p.device)
     model = make_model(data, p)
     ts = np.linspace(0, 1, p.connector_points)
-    paths, faces, history = [], [], []
+    paths, faces, history, hubs = [], [], [], {}
     for s in range(p.n_seeds):
         ends = [t.to(p.device) for t in sols[s]]
         trained, h = _trained_connectors(model, ends, X, y, p, s)
         history += h
+        hubs[s] = trained["star"].bends[0].detach()
         faces += [C.evaluate_connector(model, conn, X, y, resolution=p.connector_points).assign(seed=s, kind=kind)
                   for kind, conn in trained.items()]
         for i, j in pairs(len(ends)):
@@ -72,7 +73,7 @@ def connector_study(data, p, sols):
                 _, test_acc = C.evaluate_points(model, thetas, Xte, yte)
                 paths += [{"seed": s, "kind": kind, "pair": f"{i}-{j}", "t": t, "loss": lo, "acc": a, "test_acc": ta}
                           for t, lo, a, ta in zip(ts, loss, acc, test_acc)]
-    return pd.DataFrame(paths), pd.concat(faces, ignore_index=True), pd.concat(history, ignore_index=True)
+    return pd.DataFrame(paths), pd.concat(faces, ignore_index=True), pd.concat(history, ignore_index=True), hubs
 
 
 def path_barriers(paths):

@@ -91,3 +91,31 @@ def plot_connectors(paths, toy):
     axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def plot_ensembles(table, margins):
+    """C6: members' and ensemble test accuracy and members' disagreement per kind of ensemble (one point per seed,
+    averaged over the anchors), and the independent ensemble's margin over each within-wedge kind with its 95%
+    interval."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    t = table.groupby(["seed", "kind"], sort=False, as_index=False).mean(numeric_only=True)
+    kinds = list(dict.fromkeys(table.kind))
+    x = {k: i for i, k in enumerate(kinds)}
+    for column, marker, label in (("member_acc", "o", "members (mean)"), ("ens_acc", "*", "ensemble")):
+        axes[0].scatter(t.kind.map(x), t[column], marker=marker, s=60, label=label)
+    axes[1].scatter(t.kind.map(x), t.disagreement, color="C2")
+    for ax, ylabel in ((axes[0], "test accuracy"), (axes[1], "members' pairwise disagreement")):
+        ax.set_xticks(range(len(kinds)), kinds)
+        ax.set(ylabel=ylabel, title="per seed, mean over anchors")
+    axes[0].legend(fontsize=8)
+    rows = list(margins.itertuples())
+    for i, r in enumerate(rows):
+        axes[2].errorbar(r.margin, i, xerr=[[r.margin - r.lo], [r.hi - r.margin]], fmt="o", capsize=3,
+                         color="C0" if r.kind == "snapshots" else "C1")
+    axes[2].set_yticks(range(len(rows)), [f"{r.measure}, vs {r.kind}" for r in rows])
+    axes[2].axvline(0, color="k", lw=0.8)
+    axes[2].set(xlabel="independent minus within one wedge", title="margins, 95% bootstrap intervals")
+    fig.tight_layout()
+    return fig

@@ -33,6 +33,8 @@ PARAMETERS = (
     Param("connector_lr", float, 1e-6, 10.0),
     Param("connector_batch", int, 1, 60000),
     Param("connector_points", int, 3, 201),
+    Param("snapshot_every", int, 1, 10**6),
+    Param("n_boot", int, 100, 10**5),
     Param("toy_dim", int, 10, 20000),
     Param("toy_short", int, 1, 10000),
     Param("toy_eps", float, 0.0, 1.0),

@@ -316,10 +316,15 @@ def radius_pairs(cavities, n_boot, seed):
                           {"cnn_decoder_err": wide("r_hat")})
 
 
-def decoder_gain(cavities):
-    """Per count level: median relative radius error of the CNN's candidates read by the ResNet
-    decoder and by sqrt(area / pi), on the same found cavities."""
+def decoder_gain(cavities, n_boot, seed):
+    """Per count level: median relative radius error of the CNN's candidates read by the ResNet decoder and by
+    sqrt(area / pi), on the same found cavities, and the difference decoder - area with its bootstrap interval
+    over the test clusters (``diff``, ``lo``, ``hi``)."""
     c = cavities[(cavities.method == "cnn") & cavities.found]
     g = c.assign(decoder=(c.r_hat - c.radius).abs() / c.radius, area=(c.r_area - c.radius).abs() / c.radius)
-    return g.groupby("counts").agg(n=("decoder", "size"), decoder_err=("decoder", "median"),
-                                   area_err=("area", "median")).reset_index()
+    rows = []
+    for level, t in g.groupby("counts", sort=True):
+        diff = median_difference(t.decoder, t.area, t.image, n_boot, seed, "decoder", f"{round(level)}")
+        rows.append({"counts": level, "n": len(t), "decoder_err": float(t.decoder.median()),
+                     "area_err": float(t.area.median()), **dict(zip(("diff", "lo", "hi"), diff))})
+    return pd.DataFrame(rows, columns=["counts", "n", "decoder_err", "area_err", "diff", "lo", "hi"])

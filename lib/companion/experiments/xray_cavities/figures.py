@@ -1,4 +1,5 @@
-"""The figures of notebook 02: the deficit sweep, example maps, accuracy, size dependence, stability, training."""
+"""The figures of notebook 02: the deficit sweep, example maps, accuracy, size dependence, stability, point
+sources and PSF, training."""
 
 import numpy as np
 
@@ -103,6 +104,23 @@ def plot_stability(summary):
     rate = s.groupby(["level", "method"], sort=False).found.mean().reset_index()
     sns.barplot(data=rate, x="level", y="found", hue="method", hue_order=list(METHODS), ax=axes[1])
     axes[1].set(xlabel="", ylabel="fraction of draws where found")
+    fig.tight_layout()
+    return fig
+
+
+def plot_instrument(effect):
+    """Point sources and a PSF: each method's TPR - FPR against total counts, one panel per condition."""
+    import matplotlib.pyplot as plt
+
+    conditions = list(dict.fromkeys(effect.condition))
+    fig, axes = plt.subplots(1, len(conditions), figsize=(13, 3.2), sharey=True, squeeze=False)
+    for ax, condition in zip(axes[0], conditions):
+        for k, m in enumerate(METHODS):
+            t = effect[(effect.condition == condition) & (effect.method == m)]
+            ax.plot(t.counts, t.detection, marker="o", color=f"C{k}", label=m)
+        ax.set(xscale="log", xlabel="total counts", title=condition)
+    axes[0, 0].set_ylabel("TPR - FPR")
+    axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
