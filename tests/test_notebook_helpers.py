@@ -5,7 +5,8 @@ import json
 import pytest
 
 from companion.claims import Above, Claim
-from companion.notebook import claims_table, parameters_in, start
+from companion import verdicts
+from companion.notebook import claims_table, parameters_in, start, verdicts_by_preset
 from companion.params import Param, ParameterError, validate
 
 SPEC = (Param("lr", float, 0.0, 10.0), Param("kind", str, choices=("a", "b")), Param("dims", int, 1, 100, many=True))
@@ -65,6 +66,25 @@ def test_start_seeds_records_atomically_and_writes_claims(tmp_path, monkeypatch)
     assert [(r["id"], r["verdict"], r["measured"]) for r in saved["claims"]] == [("C1", "holds", "v = 1")]
     assert table.rows == saved["claims"] and "No multi-seed verdict" in str(table)
     assert [p.name for p in tmp_path.joinpath("out").iterdir()] == ["nb.record.json"]  # no temp file left
+
+
+def test_verdicts_by_preset_records_the_other_presets_verdicts(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_RECORD", str(tmp_path / "nb.record.json"))
+    folder = tmp_path / "verdicts"
+    folder.mkdir()
+    monkeypatch.setattr(verdicts.paths, "verdicts", lambda: folder)
+    claims = [Claim("C1", "c", "paper", Above("v"), sentence="s")]
+    summary = {"id": "C1", "kind": "paper", "overall": "holds", "seeds": 3, "holds": 3, "fails": 0, "undecided": 0,
+               "values": {"v": {"median": 0.25, "min": 0.2, "max": 0.3}}}
+    for preset, n in (("default", 5), ("large", 3)):
+        (folder / f"nb.{preset}.json").write_text(json.dumps(
+            {"preset": preset, "hash": "other", "parameters": {"n": n}, "seeds": list(range(n)), "claims": [summary]}))
+    run = start("nb", {"seed": 0, "device": "cpu", **{k: v for k, v in VALID.items() if k not in ("seed", "device")}},
+                SPEC)
+    table = verdicts_by_preset(run, claims)
+    assert list(table.columns) == ["id", "kind", "default (K=5, stale)", "large (K=3, stale)"]
+    saved = json.loads((tmp_path / "nb.record.json").read_text())["preset_verdicts"]
+    assert list(saved) == ["large"] and saved["large"]["claims"][0]["values"]["v"]["max"] == 0.3
 
 
 def test_start_refuses_unknown_and_out_of_range_before_compute(tmp_path, monkeypatch):

@@ -124,9 +124,12 @@ def claims_table(run, claims, values):
 
 def verdicts_by_preset(run, claims):
     """The committed multi-seed verdicts of every preset of this notebook side by side, one row per claim: how
-    they move from the defaults to the larger presets (:func:`companion.verdicts.by_preset`)."""
+    they move from the defaults to the larger presets (:func:`companion.verdicts.by_preset`). The other presets'
+    verdicts (parameters, seeds, per-claim values) go into the record, so the prose can quote them."""
     from . import verdicts
 
+    run.record("preset_verdicts", {v["preset"]: {k: v[k] for k in ("parameters", "seeds", "claims")}
+                                   for v in verdicts.committed(run.stem) if v["preset"] != verdicts.DEFAULT})
     return verdicts.by_preset(run.stem, claims)
 
 

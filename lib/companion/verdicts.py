@@ -46,15 +46,19 @@ def matching(stem, claims, parameters, preset=DEFAULT):
             f"runs the claim holds; a claim {cl.MULTI_SEED_RULE}.")
 
 
+def committed(stem):
+    """Every committed verdict of ``stem`` (one per preset verified), the defaults' first."""
+    files = sorted(paths.verdicts().glob(f"{stem}.*.json"), key=lambda f: (f.name != f"{stem}.{DEFAULT}.json", f.name))
+    return [json.loads(f.read_text()) for f in files]
+
+
 def by_preset(stem, claims):
     """The committed multi-seed verdicts of every preset of ``stem`` side by side, one row per claim in the
     order of ``claims`` (e.g. 'holds 3/3'), defaults first: how the verdicts move with the scale. A column
     whose verdict was made for other claim definitions than ``claims`` is marked stale; a claim a preset
     did not decide shows '-'."""
-    files = sorted(paths.verdicts().glob(f"{stem}.*.json"), key=lambda f: (f.name != f"{stem}.{DEFAULT}.json", f.name))
     table = pd.DataFrame({"id": [c.id for c in claims], "kind": [c.kind for c in claims]})
-    for f in files:
-        verdict = json.loads(f.read_text())
+    for verdict in committed(stem):
         stale = "" if verdict["hash"] == cl.definitions_hash(claims, verdict["parameters"]) else ", stale"
         column = f"{verdict['preset']} (K={len(verdict['seeds'])}{stale})"
         decided = {s["id"]: cl.seeds_text(s) for s in verdict["claims"]}
