@@ -1,5 +1,6 @@
-"""Tomography updates: the batched Bayesian particle filter, its per-copy form and the neural filter on the same
-states, particle count and copies (neural adaptive tomography, notebook 05).
+"""Tomography updates: the batched Bayesian particle filter, its per-copy form, the neural filter and (one qubit) the
+journal version's recurrent update on the same states, particle count and copies (neural adaptive tomography,
+notebook 05).
 
 Each method runs ``repeats`` times, interleaved (``common.interleaved``); wall_s is the fastest run, wall_median_s
 the median (both include simulating the data). The note gives the filter's own time per round (per copy), and the
@@ -12,13 +13,13 @@ import pandas as pd
 from common import interleaved
 from companion.experiments.neural_adaptive_tomography import n_to_reach
 from companion.nn import threads
-from companion.physics.tomography import neural, runs
+from companion.physics.tomography import neural, recurrent, runs
 from companion.physics.tomography import quantum as Q
 from companion.physics.tomography.measurement import Scheme
 
 REACH = 100  # how far beyond the measured n a time to target is extrapolated
 BATCHED = {"bayes, Liu-West + MH moves": dict(method="bayes"), "bayes, Liu-West only": dict(method="bayes", mh_steps=0),
-           "neural resampler": dict(method="neural")}
+           "neural resampler": dict(method="neural"), "recurrent update (journal version)": dict(method="recurrent")}
 
 
 def _to_reach(rows, target):
@@ -42,9 +43,11 @@ def _reach_text(target, n_hit, s_hit, extrapolated):
 
 def _methods(truth, scheme, ns, n_particles, seed, per_copy_n, mh_steps):
     model = neural.committed(scheme.qubits)
+    rec = recurrent.committed(scheme.qubits) if scheme.qubits in recurrent.TRAIN_DEFAULTS else None
     fns = {name: (lambda kw=kw: runs.run_rounds(truth, scheme, ns, n_particles, seed, **{"mh_steps": mh_steps, **kw},
                                                 resampler=neural.as_resampler(model) if kw["method"] == "neural"
-                                                else None)) for name, kw in BATCHED.items()}
+                                                else None, recurrent=rec and recurrent.as_filter(rec)))
+           for name, kw in BATCHED.items() if kw["method"] != "recurrent" or rec}
     record = runs.geometric_schedule(ns[0], per_copy_n)[0]
     fns["bayes per copy, Liu-West + MH moves"] = lambda: runs.run_per_copy(truth, scheme, int(record[-1]), n_particles,
                                                                            seed, record, mh_steps=mh_steps)

@@ -1,5 +1,6 @@
 """The neural resampler of notebook 05 (its Liu-West start, permutation invariance, loss, committed models and
-reproducible training) and the experiment functions of its notebook, on cases small enough to know the answer."""
+reproducible training) and the experiment functions of its notebook, on cases small enough to know the answer (the
+recurrent update has its own file, test_tomography_recurrent.py)."""
 
 from types import SimpleNamespace
 
@@ -11,7 +12,7 @@ from companion import artifacts, paths
 from companion import claims as cl
 from companion.experiments import neural_adaptive_tomography as paper
 from companion.params import ParameterError
-from companion.physics.tomography import neural
+from companion.physics.tomography import neural, recurrent
 from companion.physics.tomography import particle_filter as PF
 from companion.physics.tomography import quantum as Q
 
@@ -188,22 +189,26 @@ def test_claim_values_on_hand_made_tables():
     adapt = pd.DataFrame({"qubits": [1, 1, 1, 1], "povm": ["pauli", "pauli", "sic", "sic"],
                           "method": ["bayes", "neural", "bayes", "neural"], "slope_fixed": [-0.5, -0.5, -0.5, -0.5],
                           "slope_adaptive": [-1.0, -1.0, -0.5, -0.5], "ratio": [10.0, 8.0, 1.0, 0.9]})
-    match = pd.DataFrame({"qubits": [1, 1, 1, 1], "povm": ["pauli", "pauli", "sic", "sic"],
-                          "adaptive": [False, True, False, True], "ratio": [1.0, 0.5, 1.25, 1.6]})
+    match = pd.DataFrame({"qubits": [1] * 6, "povm": ["pauli", "pauli", "sic", "sic", "pauli", "sic"],
+                          "adaptive": [False, True, False, True, True, True],
+                          "method": ["neural"] * 4 + ["recurrent"] * 2, "ratio": [1.0, 0.5, 1.25, 1.6, 1.4, 1.1]})
     mixed = pd.DataFrame({"qubits": [1], "povm": ["pauli"], "method": ["bayes"], "slope_fixed": [-0.8],
                           "slope_adaptive": [-1.2], "ratio": [2.5]})
     values = paper.claim_values(p, adapt, match, _check(), mixed)
     assert values == {"matched_within": 1.5, "worst_accuracy_ratio_1q": 1.6, "baseline_drift_1q": 1.2,
                       "accuracy_ratios_1q": "pauli 1.00, pauli adaptive 0.50, sic 1.25, sic adaptive 1.60",
+                      "worst_accuracy_ratio_recurrent_1q": 1.4,
+                      "accuracy_ratios_recurrent_1q": "pauli adaptive 1.40, sic adaptive 1.10",
                       "adaptivity_ratio_pauli_1q": 10.0, "slope_fixed_pauli_1q": -0.5, "slope_adaptive_pauli_1q": -1.0,
                       "adaptivity_ratio_sic_1q": 1.0, "slope_fixed_sic_1q": -0.5, "slope_adaptive_sic_1q": -0.5,
                       "adaptivity_ratio_full_rank_1q": 2.5, "slope_fixed_full_rank_1q": -0.8,
                       "slope_adaptive_full_rank_1q": -1.2}
     rows = cl.evaluate(paper.CLAIMS, values)
-    # no timing, no two qubits, no mub: C1-C3, every 2q row and C5c are left out
+    # no timing, no two qubits, no mub: C1-C3, C8, every 2q row and C5c are left out
     assert {r["id"]: r["verdict"] for r in rows} == {"C4a": cl.FAILS, "C5a": cl.HOLDS, "C6a": cl.HOLDS,
-                                                     "C6c": cl.FAILS}  # 1.6 is above 1.5, 2.5 above 2
-    assert [r["kind"] for r in rows] == ["paper", "paper", "paper", "mechanism"]
+                                                     "C6c": cl.FAILS, "C7a": cl.HOLDS}  # 1.6 > 1.5, 2.5 > 2, 1.4 < 1.5
+    assert [r["kind"] for r in rows] == ["paper", "paper", "paper", "mechanism", "paper"]
+    assert [r["version"] != "" for r in rows] == [False] * 4 + [True]  # C7 is the journal version's extra row
     assert set(paper.claim_values(p, adapt, match, _check())) == set(values) - {
         "adaptivity_ratio_full_rank_1q", "slope_fixed_full_rank_1q", "slope_adaptive_full_rank_1q"}
 
@@ -220,8 +225,28 @@ def test_check_refuses_inconsistent_parameters():
 
 
 def test_retraining_in_the_notebook_reports_whether_it_matches_the_committed_model():
-    p = SimpleNamespace(qubits=[1], retrain=True, train_episodes_1q=1, train_episodes_2q=1, seed=0)
+    p = SimpleNamespace(qubits=[1], retrain=True, train_episodes_1q=1, train_episodes_2q=1, recurrent_episodes_1q=1,
+                        seed=0)
     models, info = paper.load_models(p)
-    assert isinstance(models[1], neural.NeuralResampler)
-    row = info.iloc[0]
-    assert row.source == "retrained here" and row.episodes == 1 and not row.same_as_committed
+    assert isinstance(models[1]["neural"], neural.NeuralResampler)
+    assert isinstance(models[1]["recurrent"], recurrent.RecurrentUpdate)
+    assert info.network.tolist() == ["neural", "recurrent"]
+    assert (info.source == "retrained here").all() and (info.episodes == 1).all() and not info.same_as_committed.any()
+    assert paper.methods_of(models, 1) == ["bayes", "neural", "recurrent"]
+
+
+def test_matched_and_per_round_tables_give_each_network_its_row():
+    sl = paper.slopes(_summary(), 100)
+    both = pd.concat([sl, sl[sl.method == "neural"].assign(method="recurrent", infidelity_at_n_max=lambda t:
+                                                              2 * t.infidelity_at_n_max)])
+    match = paper.matched(both)
+    assert match.method.tolist() == ["neural", "recurrent"] * 4
+    assert match.ratio.to_numpy() == pytest.approx([1.2, 2.4] * 4)
+    assert paper.matched(sl[sl.qubits == 1]).method.unique().tolist() == ["neural"]  # no recurrent model: no row
+    wide = paper.by_network(match)
+    assert wide.columns.tolist() == ["qubits", "povm", "adaptive", "neural", "recurrent"] and len(wide) == 4
+    acc = pd.DataFrame([{"qubits": 1, "povm": kind, "adaptive": False, "method": method, "n": n, "state": s,
+                         "seconds": n / 100 * scale} for kind, scale in (("pauli", 1e-3), ("sic", 3e-3))
+                        for method in ("recurrent", "bayes") for n in (100, 200, 300) for s in (0, 1)])
+    rounds = paper.per_round(acc)  # 3 rounds ending at 3 ms and 9 ms: 1 and 3 ms per round, median 2
+    assert rounds.method.tolist() == ["bayes", "recurrent"] and rounds.ms_per_round.to_numpy() == pytest.approx(2.0)

@@ -42,6 +42,10 @@ ARTIFACTS = {
         "neural_resampler_2q.pt", "a865584629b8708bbe3b3a32d4c2291686c1e3b27b2bc94c9cac59d63f69346c",
         "companion.physics.tomography.neural:train_committed_2q",
         "notebook 05: neural resampler for two qubits, about 2 minutes on one core"),
+    "recurrent_update_1q": Artifact(
+        "recurrent_update_1q.pt", "6c77763adb97943eeff83e325b8984302502209ba7aeb04d5f3fde6637c5b443",
+        "companion.physics.tomography.recurrent:train_committed_1q",
+        "notebook 05: the journal version's recurrent update for one qubit, about 3 minutes on one core"),
 }
 
 

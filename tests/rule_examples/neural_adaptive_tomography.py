@@ -15,13 +15,17 @@ def _per_qubit(q):
         "C5mub": ({f"adaptivity_ratio_mub{s}": 12.0}, {f"adaptivity_ratio_mub{s}": 1.2}),
         "C6": ({f"adaptivity_ratio_sic{s}": 1.1}, {f"adaptivity_ratio_sic{s}": 3.0}),
         "C6full": ({f"adaptivity_ratio_full_rank{s}": 1.3}, {f"adaptivity_ratio_full_rank{s}": 2.2}),
+        "C7": ({"worst_accuracy_ratio_recurrent" + s: 1.2, "matched_within": 1.5},
+               {"worst_accuracy_ratio_recurrent" + s: 2.1, "matched_within": 1.5}),
+        "C8": ({"time_slope_recurrent" + s: 0.15, "time_slope_per_copy" + s: 0.95},
+               {"time_slope_recurrent" + s: 0.45, "time_slope_per_copy" + s: 0.95}),
     }
 
 
 def _converged(q, examples):
-    """C4-C6 read the baseline's convergence check too: on examples with a converged baseline, the claim decides."""
+    """C4-C7 read the baseline's convergence check too: on examples with a converged baseline, the claim decides."""
     ok = {f"baseline_drift_{q}q": 1.2}
-    return {key: ({**holds, **ok}, {**fails, **ok}) if key[1] in "456" else (holds, fails)
+    return {key: ({**holds, **ok}, {**fails, **ok}) if key[1] in "4567" else (holds, fails)
             for key, (holds, fails) in examples.items()}
 
 
@@ -30,4 +34,5 @@ EXAMPLES = {
     "C1a": ONE["C1"], "C1b": TWO["C1"], "C2a": ONE["C2"], "C2b": TWO["C2"], "C3a": ONE["C3"], "C3b": TWO["C3"],
     "C4a": ONE["C4"], "C4b": TWO["C4"], "C5a": ONE["C5"], "C5b": TWO["C5"], "C5c": ONE["C5mub"], "C5d": TWO["C5mub"],
     "C6a": ONE["C6"], "C6b": TWO["C6"], "C6c": ONE["C6full"], "C6d": TWO["C6full"],
+    "C7a": ONE["C7"], "C8a": ONE["C8"],
 }

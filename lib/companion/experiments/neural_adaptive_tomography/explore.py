@@ -1,17 +1,17 @@
-"""The explorer of notebook 05: one true state tracked by both filters, fixed and adaptive, recomputed live."""
+"""The explorer of notebook 05: one true state tracked by every filter, fixed and adaptive, recomputed live."""
 
 import pandas as pd
 
 from ...physics.tomography import quantum as Q
 from ...physics.tomography import runs
 from ...physics.tomography.measurement import Scheme
-from .compute import track, truths
+from .compute import methods_of, track, truths
 from .figures import STYLE
-from .params import METHODS, n_states_of
+from .params import n_states_of
 
 
 def explorer(p, models):
-    """Widgets: track one true state with either filter and plot its infidelity against n (recomputed)."""
+    """Widgets: track one true state with every filter and plot its infidelity against n (recomputed)."""
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
@@ -19,7 +19,7 @@ def explorer(p, models):
         truth = truths(p, qubits)[state % n_states_of(p, qubits)][None]
         ns = runs.geometric_schedule(p.n_min, n_max)[0]
         _, ax = plt.subplots(figsize=(5, 3.4))
-        for method in METHODS:
+        for method in methods_of(models, qubits):
             for adaptive in (False, True):
                 scheme = Scheme(povm, qubits, adaptive, p.adaptive_fraction)
                 t = pd.DataFrame(track(p, qubits, truth, scheme, method, models, ns, particles))

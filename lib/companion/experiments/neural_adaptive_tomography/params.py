@@ -28,9 +28,10 @@ PARAMETERS = (
     Param("retrain", bool),
     Param("train_episodes_1q", int, 1, 100000),
     Param("train_episodes_2q", int, 1, 100000),
+    Param("recurrent_episodes_1q", int, 1, 100000),
 )
 
-METHODS = ("bayes", "neural")
+METHODS = ("bayes", "neural", "recurrent")  # the filters on the doubling schedule, in the order tables show them
 TIMED = ("pauli", True)  # the setting of the timing claim: adaptive basis measurements, as in ABQT
 
 
@@ -79,6 +80,8 @@ def mh_steps_of(p, qubits):
     return p.mh_steps_1q if qubits == 1 else p.mh_steps_2q
 
 
-def train_episodes_of(p, qubits):
-    """The training episodes of a resampler retrained here for ``qubits`` qubits."""
+def episodes_of(p, network, qubits):
+    """The training episodes of a ``network`` ("neural" or "recurrent") retrained here for ``qubits`` qubits."""
+    if network == "recurrent":
+        return p.recurrent_episodes_1q
     return p.train_episodes_1q if qubits == 1 else p.train_episodes_2q

@@ -1,11 +1,11 @@
-"""Processing time against n for the three filters, its fits and extrapolation, and the speed-ups at matched
-infidelity (claims C1-C3).
+"""Processing time against n for the filters, its fits and extrapolation, and the speed-ups at matched
+infidelity (claims C1-C3, and C8 for the recurrent update).
 
-Three filters track one true state with adaptive basis measurements: ``bayes`` and ``neural`` on the doubling
-schedule, and ``per-copy``, the ABQT form of the Bayesian filter (one update per copy), whose cost grows
-linearly with n: the "O(poly n)" side of the paper's timing claim. Its accuracy is measured apart, on all the
-true states (:func:`per_copy_accuracy`): updating after every copy it is more accurate per copy than the
-batched filters, so speed-ups compare the time each filter needs to reach the same infidelity.
+The filters track one true state with adaptive basis measurements: ``bayes``, ``neural`` and (where a model is
+loaded) ``recurrent`` on the doubling schedule, and ``per-copy``, the ABQT form of the Bayesian filter (one update
+per copy), whose cost grows linearly with n: the "O(poly n)" side of the paper's timing claim. Its accuracy is
+measured apart, on all the true states (:func:`per_copy_accuracy`): updating after every copy it is more accurate
+per copy than the batched filters, so speed-ups compare the time each filter needs to reach the same infidelity.
 """
 
 import numpy as np
@@ -15,15 +15,15 @@ from scipy import stats
 from ...nn import threads
 from ...physics.tomography import runs
 from ...physics.tomography.measurement import Scheme
-from .compute import summarise, track, truths
-from .params import METHODS, TIMED, mh_steps_of, n_particles_of
+from .compute import methods_of, summarise, track, truths
+from .params import TIMED, mh_steps_of, n_particles_of
 
 
 def timing(p, models):
     """Processing seconds against n for one true state, adaptive basis measurements, per qubit count.
 
-    per-copy: one Bayes update per copy up to ``per_copy_n_max``; bayes and neural: the doubling schedule up to
-    ``time_n_max``. Only the filter's work is timed (data simulation is not), on one thread (torch and BLAS).
+    per-copy: one Bayes update per copy up to ``per_copy_n_max``; bayes and the networks: the doubling schedule up
+    to ``time_n_max``. Only the filter's work is timed (data simulation is not), on one thread (torch and BLAS).
     Every run is repeated ``time_repeats`` times on the same seeds (the same work) and the median kept per n.
     Rows: qubits, method, n, seconds, infidelity.
     """
@@ -50,7 +50,7 @@ def _timing_once(p, models):
         truth = truths(p, q)[:1]
         scheme = Scheme(TIMED[0], q, TIMED[1], p.adaptive_fraction)
         ns = runs.geometric_schedule(p.n_min, p.time_n_max)[0]
-        for method in METHODS:
+        for method in methods_of(models, q):
             frames.append(pd.DataFrame(track(p, q, truth, scheme, method, models, ns)).assign(qubits=q, method=method))
         frames.append(_per_copy(p, q, truth))
     return pd.concat(frames, ignore_index=True)[["qubits", "method", "n", "seconds", "infidelity"]]

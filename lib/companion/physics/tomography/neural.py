@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from ... import artifacts
-from ...nn import optimise, threads
+from ...nn import cosine, optimise, threads
 from ...rng import derive, numpy_rng
 from . import particle_filter as PF
 from . import quantum as Q
@@ -58,9 +58,9 @@ TRAIN_DEFAULTS = {1: dict(episodes=60, n_states=32, n_particles=256, rounds=10, 
 MAX_REDRAWS = 10
 
 
-def _mlp(sizes, zero_last=False):
+def mlp(sizes, zero_last=False):
     """A SiLU MLP on the last axis, its last layer zero when ``zero_last`` (``companion.nn.mlp`` flattens its
-    input and has no SiLU, so it cannot serve (S, N, features) banks)."""
+    input and has no SiLU, so it cannot serve (S, N, features) banks); both networks of notebook 05 use it."""
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[i], sizes[i + 1]))
@@ -84,11 +84,11 @@ class NeuralResampler(nn.Module):
         self.qubits, self.k = qubits, Q.dim(qubits) ** 2 - 1
         k, H = self.k, hidden
         self.ctx_dim = 2 * H + k + k * (k + 1) // 2 + 1
-        self.encoder = _mlp([2 * k + 1, H, H])
-        self.gate = _mlp([self.ctx_dim, 5], zero_last=True)
+        self.encoder = mlp([2 * k + 1, H, H])
+        self.gate = mlp([self.ctx_dim, 5], zero_last=True)
         self.dec_particle = nn.Linear(H + 3 * k, H)
         self.dec_context = nn.Linear(self.ctx_dim, H, bias=False)
-        self.dec_out = nn.Sequential(nn.SiLU(), *_mlp([H, H, k], zero_last=True))
+        self.dec_out = nn.Sequential(nn.SiLU(), *mlp([H, H, k], zero_last=True))
         self.register_buffer("logit_a", torch.tensor(float(np.log(a / (1 - a)))))
         self.register_buffer("hidden", torch.tensor(hidden))
         self.tril = torch.tril_indices(k, k)
@@ -133,6 +133,19 @@ def whiten(x):
     W = (V / np.sqrt(lam)[:, None, :]) @ np.swapaxes(V, 1, 2)
     Winv = (V * np.sqrt(lam)[:, None, :]) @ np.swapaxes(V, 1, 2)
     return m, W, Winv
+
+
+def unwhiten(m, Winv, z):
+    """Coordinates x = m + Winv z of whitened banks z (S, N, k), given what :func:`whiten` returned."""
+    return m[:, None, :] + np.einsum("sij,snj->sni", Winv, z)
+
+
+def onto_states(x, qubits):
+    """``x`` (..., k) with every point that is not a state projected onto the state space (the rest unchanged)."""
+    bad = ~Q.is_physical(x, qubits)
+    if bad.any():
+        x[bad] = Q.project_coords(x[bad], qubits)
+    return x
 
 
 def squash(g, limit=10.0):
@@ -189,8 +202,7 @@ def resample(model, x, logw, rng, qubits, data=()):
     inp = _inputs(x, logw, rng, data)
     with torch.no_grad(), threads(1):
         out, (run, z_anc, h_anc, g_anc, per_run) = _forward(model, inp)
-        x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], out.double().numpy())
-        x_new = x_new.reshape(S * N, k)
+        x_new = unwhiten(inp["m"], inp["Winv"], out.double().numpy()).reshape(S * N, k)
         bad = ~Q.is_physical(x_new, qubits)
         for _ in range(MAX_REDRAWS):
             if not bad.any():
@@ -200,9 +212,7 @@ def resample(model, x, logw, rng, qubits, data=()):
             z_b = model.propose(run[idx], z_anc[idx], h_anc[idx], g_anc[idx], eps, per_run).double().numpy()
             x_new[idx] = inp["m"][idx // N] + np.einsum("mij,mj->mi", inp["Winv"][idx // N], z_b)
             bad[idx] = ~Q.is_physical(x_new[idx], qubits)
-        if bad.any():
-            x_new[bad] = Q.project_coords(x_new[bad], qubits)
-    return x_new.reshape(S, N, k)
+    return onto_states(x_new, qubits).reshape(S, N, k)
 
 
 def as_resampler(model):
@@ -226,40 +236,50 @@ def energy_score(z_new, z_true, rng):
 
 
 
-def _episode(qubits, kinds, n_states, n_particles, rng):
+def _episode(model, new_filter, kinds, n_states, n_particles, rng):
     """A training episode's measurement scheme, true states (and their coordinates) and fresh filter."""
-    scheme = Scheme(kinds[int(rng.integers(len(kinds)))], qubits, bool(rng.integers(2)))
-    truth = Q.sample_states("hilbert-schmidt", qubits, n_states, rng)
-    filt = ParticleFilter(qubits, n_particles, n_states, rng, mh_steps=0)
+    scheme = Scheme(kinds[int(rng.integers(len(kinds)))], model.qubits, bool(rng.integers(2)))
+    truth = Q.sample_states("hilbert-schmidt", model.qubits, n_states, rng)
+    filt = new_filter(model, n_particles, n_states, rng)
     return dict(scheme=scheme, truth=truth, x_true=Q.to_coords(truth), filt=filt)
 
 
-def _round_loss(model, episode, n, batch, rng):
-    """One round of an episode with the network as the resampler: the energy score of its new bank at the total
-    copy count ``n`` (differentiable), after the bank has moved on to the new particles."""
-    filt, qubits = episode["filt"], model.qubits
-    data = episode["scheme"].measure(episode["truth"], filt.estimate(), int(batch), rng)
-    inp = _inputs(filt.x, log_likelihood(filt.x, data), rng, data)
-    z_new, _ = _forward(model, inp)
+def score_bank(filt, m, Winv, z_new, x_true, n, rng):
+    """The energy score of a network's new whitened banks ``z_new`` (S, N, k) against the true states at the total
+    copy count ``n`` (differentiable); the filter's bank moves on to them, projected onto states (on-policy: the
+    next round starts from the network's own bank; gradients stop here). Both networks' rounds end with it."""
     scale = np.sqrt(n)  # posterior widths shrink like 1/sqrt(n): every round's loss is O(1)
-    x_pred = _t(scale * inp["m"])[:, None, :] + torch.einsum("sij,snj->sni", _t(scale * inp["Winv"]), z_new)
-    loss = energy_score(x_pred, _t(scale * episode["x_true"]), rng)
-    x_new = inp["m"][:, None, :] + np.einsum("sij,snj->sni", inp["Winv"], z_new.detach().double().numpy())
-    bad = ~Q.is_physical(x_new, qubits)
-    x_new[bad] = Q.project_coords(x_new[bad], qubits)
-    filt.x = x_new  # on-policy: the next round starts from the network's own bank (gradients stop here)
+    x_pred = _t(scale * m)[:, None, :] + torch.einsum("sij,snj->sni", _t(scale * Winv), z_new)
+    loss = energy_score(x_pred, _t(scale * x_true), rng)
+    filt.x = onto_states(unwhiten(m, Winv, z_new.detach().double().numpy()), filt.qubits)
     return loss
 
 
-def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, rounds=10, hidden=64, lr=1e-3,
-                    n_min=100, kinds=None, progress=None):
-    """Train a :class:`NeuralResampler` on simulated tomography; returns (model, history DataFrame).
+def _round_loss(model, episode, n, batch, rng):
+    """One round of an episode with the network as the resampler: :func:`score_bank` of its new bank."""
+    filt = episode["filt"]
+    data = episode["scheme"].measure(episode["truth"], filt.estimate(), int(batch), rng)
+    inp = _inputs(filt.x, log_likelihood(filt.x, data), rng, data)
+    z_new, _ = _forward(model, inp)
+    return score_bank(filt, inp["m"], inp["Winv"], z_new, episode["x_true"], n, rng)
 
-    Each episode draws ``n_states`` true states from the Hilbert-Schmidt prior, one measurement kind (pauli,
-    sic, and mub for two qubits) and adaptive or not, and runs ``rounds`` rounds of the doubling schedule from
-    ``n_min`` copies with the network as the resampler; every round is one Adam step on the energy score.
-    ``progress(episode, last row, seconds)`` is called after each episode. Runs on one CPU thread (torch and
-    BLAS) so the result, and so its sha256, does not depend on the core count.
+
+def _plain_filter(model, n_particles, n_runs, rng):
+    return ParticleFilter(model.qubits, n_particles, n_runs, rng, mh_steps=0)
+
+
+def train_rounds(make_model, new_filter, round_loss, qubits, seed, episodes, n_states, n_particles, rounds, lr,
+                 n_min=100, kinds=None, progress=None, decay=False):
+    """The training loop of both networks of notebook 05, on simulated tomography; returns (model, history).
+
+    ``make_model()`` builds the network (its initialisation from the stream "init" of ``seed``); each episode
+    draws ``n_states`` true states from the Hilbert-Schmidt prior, one measurement kind (pauli, sic, and mub for
+    two qubits) and adaptive or not (stream "training episodes"), and a fresh ``new_filter(model, n_particles,
+    n_states, rng)``, then runs ``rounds`` rounds of the doubling schedule from ``n_min`` copies;
+    ``round_loss(model, episode, n, batch, rng)`` gives each round's loss, one Adam step each (gradient norm
+    clipped to 1; with ``decay`` the rate decays as a cosine to zero at the last step). ``progress(episode, last
+    row, seconds)`` is called after each episode. Runs on one CPU thread (torch and BLAS) so the result, and so
+    its sha256, does not depend on the core count.
     """
     kinds = kinds or (("pauli", "sic") if qubits == 1 else ("pauli", "mub", "sic"))
     rng = numpy_rng(seed, "training episodes")
@@ -268,13 +288,13 @@ def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, r
     rows, episode, t0 = [], {}, time.perf_counter()
     with threads(1, blas=True):
         torch.manual_seed(derive(seed, "init"))
-        model = NeuralResampler(qubits, hidden)
+        model = make_model()
 
         def step_loss(step):
             ep, t = divmod(step, rounds)
             if t == 0:
-                episode.update(_episode(qubits, kinds, n_states, n_particles, rng))
-            loss = _round_loss(model, episode, ns[t], batches[t], rng)
+                episode.update(_episode(model, new_filter, kinds, n_states, n_particles, rng))
+            loss = round_loss(model, episode, ns[t], batches[t], rng)
             rows.append({"episode": ep, "round": t, "n": int(ns[t]), "kind": episode["scheme"].kind,
                          "adaptive": episode["scheme"].adaptive, "loss": loss.item()})
             return loss
@@ -284,25 +304,33 @@ def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, r
                 progress(step // rounds, rows[-1], time.perf_counter() - t0)
 
         outcome, step = optimise(model.parameters(), step_loss, episodes * rounds, optimizer="adam", lr=lr,
-                                 clip=1.0, after=after)
+                                 schedule=cosine(episodes * rounds) if decay else None, clip=1.0, after=after)
     if outcome != "completed":
-        raise RuntimeError(f"training of the {qubits}-qubit resampler {outcome} at step {step}")
+        raise RuntimeError(f"training of the {qubits}-qubit {type(model).__name__} {outcome} at step {step}")
     model.eval()
     return model, pd.DataFrame(rows)
 
 
-def _print_progress(episode, row, seconds):
+def train_resampler(qubits, seed=0, episodes=60, n_states=32, n_particles=256, rounds=10, hidden=64, lr=1e-3,
+                    n_min=100, kinds=None, progress=None):
+    """Train a :class:`NeuralResampler` with :func:`train_rounds`, the network as the resampler of each round
+    (the bank reweighted by the batch, then one call); returns (model, history DataFrame)."""
+    return train_rounds(lambda: NeuralResampler(qubits, hidden), _plain_filter, _round_loss, qubits, seed, episodes,
+                        n_states, n_particles, rounds, lr, n_min, kinds, progress)
+
+
+def print_progress(episode, row, seconds):
     print(f"episode {episode}: loss {row['loss']:.3f} ({seconds:.0f} s)", file=sys.stderr, flush=True)
 
 
 def train_committed_1q():
     """The committed one-qubit resampler, trained from scratch with its committed settings."""
-    return train_resampler(1, **TRAIN_DEFAULTS[1], progress=_print_progress)[0]
+    return train_resampler(1, **TRAIN_DEFAULTS[1], progress=print_progress)[0]
 
 
 def train_committed_2q():
     """The committed two-qubit resampler, trained from scratch with its committed settings."""
-    return train_resampler(2, **TRAIN_DEFAULTS[2], progress=_print_progress)[0]
+    return train_resampler(2, **TRAIN_DEFAULTS[2], progress=print_progress)[0]
 
 
 def artifact_name(qubits):
@@ -310,9 +338,10 @@ def artifact_name(qubits):
     return f"neural_resampler_{qubits}q"
 
 
-def from_state(state, qubits):
-    """A :class:`NeuralResampler` (in eval mode) holding the weights of ``state`` (a state_dict)."""
-    model = NeuralResampler(qubits, int(state["hidden"]))
+def from_state(state, qubits, network=None):
+    """A ``network`` (default :class:`NeuralResampler`; in eval mode) holding the weights of ``state`` (a state_dict
+    whose buffer ``hidden`` is the width)."""
+    model = (network or NeuralResampler)(qubits, int(state["hidden"]))
     model.load_state_dict(state)
     model.eval()
     return model

@@ -1,7 +1,8 @@
 """Tomography runs: S true states tracked by a filter through rounds of copies, or one copy at a time.
 
 * :func:`run_rounds`: data come in rounds whose batch of copies grows geometrically (:func:`geometric_schedule`);
-  the Bayes filter absorbs each batch by a tempered SMC update, the neural filter by one resampler call;
+  the Bayes filter absorbs each batch by a tempered SMC update, the neural filter by one resampler call, the
+  recurrent filter (the journal version's) by one call of its network, without any likelihood;
 * :func:`run_per_copy` is the per-copy (ABQT) form, one Bayes update per measured copy, whose cost grows
   linearly with n: the "O(poly n)" side of the paper's timing claim;
 * the adaptive choice measures part of each batch in the eigenbasis of the current estimate (Mahler et al.,
@@ -38,21 +39,28 @@ def _rows(truth, estimate, **columns):
     return [{**columns, "state": s, "infidelity": float(inf[s]), "hs": float(hs[s])} for s in range(len(truth))]
 
 
-def run_rounds(truth, scheme, ns, n_particles, seed, method="bayes", resampler=None, mh_steps=2):
+def run_rounds(truth, scheme, ns, n_particles, seed, method="bayes", resampler=None, mh_steps=2, recurrent=None):
     """Track S true states (S, d, d) through rounds ending at the cumulative copy counts ``ns``.
 
-    method: "bayes" (tempered SMC with Liu-West) or "neural" (one resampler call per round; needs
-    ``resampler``). Returns one row per (round, state) with n, the infidelity, the Hilbert-Schmidt distance of
-    the estimate, and the processing seconds of the filter so far, plus the filter for its counters.
+    method: "bayes" (tempered SMC with Liu-West), "neural" (one resampler call per round; needs ``resampler``)
+    or "recurrent" (one call of the recurrent network per round; needs ``recurrent``, a factory
+    ``(n_particles, n_runs, rng) -> filter`` such as :func:`.recurrent.as_filter`). Returns one row per (round,
+    state) with n, the infidelity, the Hilbert-Schmidt distance of the estimate, and the processing seconds of
+    the filter so far, plus the filter for its counters.
     """
-    if method not in ("bayes", "neural") or (method == "neural" and resampler is None):
-        raise ValueError(f"method={method!r}: choose 'bayes', or 'neural' with a resampler")
+    if not (method == "bayes" or (method == "neural" and resampler is not None)
+            or (method == "recurrent" and recurrent is not None)):
+        raise ValueError(f"method={method!r}: choose 'bayes', 'neural' with a resampler or 'recurrent' with a "
+                         f"recurrent filter")
     ns = np.asarray(ns)
     batches = np.diff(ns, prepend=0)
-    data_rng = numpy_rng(seed, "data")
-    filt = ParticleFilter(scheme.qubits, n_particles, len(truth), numpy_rng(seed, "filter"),
-                          resampler=resampler, mh_steps=mh_steps if method == "bayes" else 0)
-    update = filt.update if method == "bayes" else filt.update_once
+    data_rng, filter_rng = numpy_rng(seed, "data"), numpy_rng(seed, "filter")
+    if method == "recurrent":
+        filt = recurrent(n_particles, len(truth), filter_rng)
+    else:
+        filt = ParticleFilter(scheme.qubits, n_particles, len(truth), filter_rng, resampler=resampler,
+                              mh_steps=mh_steps if method == "bayes" else 0)
+    update = filt.update_once if method == "neural" else filt.update
     rows, seconds = [], 0.0
     estimate = filt.estimate()
     for t, (n, batch) in enumerate(zip(ns, batches)):
