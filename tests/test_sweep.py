@@ -85,9 +85,11 @@ def test_a_killed_sweep_leaves_no_process_behind_and_resumes_each_point_to_one_f
     launches, out = tmp_path / "launches.txt", tmp_path / "out"
     grid = tmp_path / "grid.yaml"
     grid.write_text(yaml.safe_dump({"fixed": {"log": str(launches)},
-                                    "points": [{"seed": 0}, {"seed": 1, "sleep": 4.0}, {"seed": 2}, {"seed": 3}]}))
+                                    "points": [{"seed": 0}, {"seed": 1, "sleep": 20.0}, {"seed": 2}, {"seed": 3}]}))
     cmd = [sys.executable, "-m", "companion.cli", "sweep", str(FAST), "--grid", str(grid), "--workers", "2",
            "--out", str(out)]
+    # point 1 must still be running when the sweep is killed: with a 4 s sleep it sometimes finished (and logged)
+    # in the seconds between point 0's end and the kill, so the resumed sweep ran it a second time
     proc = subprocess.Popen(cmd, env={**os.environ, MARK: str(tmp_path)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -46,6 +46,11 @@ def matching(stem, claims, parameters, preset=DEFAULT):
             f"runs the claim holds; a claim {cl.MULTI_SEED_RULE}.")
 
 
+def made_for(verdict, claims):
+    """Whether ``verdict`` was made for these claim definitions (at the parameters it was run at)."""
+    return verdict["hash"] == cl.definitions_hash(claims, verdict["parameters"])
+
+
 def committed(stem):
     """Every committed verdict of ``stem`` (one per preset verified), the defaults' first."""
     files = sorted(paths.verdicts().glob(f"{stem}.*.json"), key=lambda f: (f.name != f"{stem}.{DEFAULT}.json", f.name))
@@ -59,7 +64,7 @@ def by_preset(stem, claims):
     did not decide shows '-'."""
     table = pd.DataFrame({"id": [c.id for c in claims], "kind": [c.kind for c in claims]})
     for verdict in committed(stem):
-        stale = "" if verdict["hash"] == cl.definitions_hash(claims, verdict["parameters"]) else ", stale"
+        stale = "" if made_for(verdict, claims) else ", stale"
         column = f"{verdict['preset']} (K={len(verdict['seeds'])}{stale})"
         decided = {s["id"]: cl.seeds_text(s) for s in verdict["claims"]}
         table[column] = [decided.get(c.id, "-") for c in claims]

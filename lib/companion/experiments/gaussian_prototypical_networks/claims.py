@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ... import verdicts
-from ...claims import Above, Below, Claim, definitions_hash, seeds_text
+from ...claims import Above, Below, Claim, seeds_text
 from ...fewshot import paired_difference
 from .compute import by_run
 from .params import GAUSSIAN
@@ -255,7 +255,7 @@ def init_verdicts(stem="01_gaussian_prototypical_networks"):
     rows = []
     for preset, init in INIT_PRESETS.items():
         verdict = verdicts.load(stem, preset)
-        if verdict is None or verdict["hash"] != definitions_hash(CLAIMS, verdict["parameters"]):
+        if verdict is None or not verdicts.made_for(verdict, CLAIMS):
             continue
         by_id = {c["id"]: c for c in verdict["claims"]}
         c6, c1 = by_id["C6a"], by_id["C1a"]
