@@ -10,7 +10,9 @@ use to AVX2, unless the environment already chooses one. Left alone, each picks 
 the processor offers, and AVX-512 sums in another order than AVX2: the printed numbers,
 which ``pytest --nbval`` compares, then depend on the machine. These libraries read the
 variables at their first computation, so this holds when ``companion`` is imported before
-any torch computation runs, as every notebook does.
+any torch computation runs, as every notebook does. It removes one source of machine
+dependence, not all: numpy's OpenBLAS picks its kernels by processor, and MKL takes another
+path on AMD processors (see the README).
 """
 
 import os
