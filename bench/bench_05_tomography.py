@@ -1,4 +1,4 @@
-"""Tomography updates: the batched Bayesian particle filter, its per-copy form, the neural filter and (one qubit) the
+"""Tomography updates: the batched Bayesian particle filter, its per-copy form, the neural filter and the
 journal version's recurrent update on the same states, particle count and copies (neural adaptive tomography,
 notebook 05).
 

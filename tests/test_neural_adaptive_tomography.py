@@ -226,7 +226,7 @@ def test_check_refuses_inconsistent_parameters():
 
 def test_retraining_in_the_notebook_reports_whether_it_matches_the_committed_model():
     p = SimpleNamespace(qubits=[1], retrain=True, train_episodes_1q=1, train_episodes_2q=1, recurrent_episodes_1q=1,
-                        seed=0)
+                        recurrent_episodes_2q=1, seed=0)
     models, info = paper.load_models(p)
     assert isinstance(models[1]["neural"], neural.NeuralResampler)
     assert isinstance(models[1]["recurrent"], recurrent.RecurrentUpdate)

@@ -34,5 +34,5 @@ EXAMPLES = {
     "C1a": ONE["C1"], "C1b": TWO["C1"], "C2a": ONE["C2"], "C2b": TWO["C2"], "C3a": ONE["C3"], "C3b": TWO["C3"],
     "C4a": ONE["C4"], "C4b": TWO["C4"], "C5a": ONE["C5"], "C5b": TWO["C5"], "C5c": ONE["C5mub"], "C5d": TWO["C5mub"],
     "C6a": ONE["C6"], "C6b": TWO["C6"], "C6c": ONE["C6full"], "C6d": TWO["C6full"],
-    "C7a": ONE["C7"], "C8a": ONE["C8"],
+    "C7a": ONE["C7"], "C7b": TWO["C7"], "C8a": ONE["C8"], "C8b": TWO["C8"],
 }

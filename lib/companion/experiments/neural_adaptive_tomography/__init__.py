@@ -8,7 +8,7 @@ Filters track S true states through rounds whose batch of copies doubles (n = n_
   :mod:`companion.physics.tomography.neural` per round;
 * ``recurrent``: the journal version's network (npj Quantum Information 7, 105 (2021)), which replaces the Bayes
   update itself: one call per round of the recurrent update of :mod:`companion.physics.tomography.recurrent`,
-  fed the bank and the raw counts, no likelihood (one qubit: no two-qubit model is committed);
+  fed the bank and the raw counts, no likelihood;
 * ``per-copy``: the ABQT form of the Bayesian filter, one update per copy (timing only), whose cost grows
   linearly with n: the "O(poly n)" side of the paper's timing claim.
 

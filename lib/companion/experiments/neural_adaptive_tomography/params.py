@@ -29,6 +29,7 @@ PARAMETERS = (
     Param("train_episodes_1q", int, 1, 100000),
     Param("train_episodes_2q", int, 1, 100000),
     Param("recurrent_episodes_1q", int, 1, 100000),
+    Param("recurrent_episodes_2q", int, 1, 100000),
 )
 
 METHODS = ("bayes", "neural", "recurrent")  # the filters on the doubling schedule, in the order tables show them
@@ -83,5 +84,5 @@ def mh_steps_of(p, qubits):
 def episodes_of(p, network, qubits):
     """The training episodes of a ``network`` ("neural" or "recurrent") retrained here for ``qubits`` qubits."""
     if network == "recurrent":
-        return p.recurrent_episodes_1q
+        return p.recurrent_episodes_1q if qubits == 1 else p.recurrent_episodes_2q
     return p.train_episodes_1q if qubits == 1 else p.train_episodes_2q
