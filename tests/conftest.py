@@ -54,6 +54,21 @@ def pytest_configure(config):
     config.pluginmanager.register(NBVAL_CELLS, "companion-nbval-cells")
 
 
+def pytest_report_header():
+    """The processor and numpy's BLAS kernels: the committed outputs were made on Intel processors with OpenBLAS's
+    SkylakeX kernels (CI's), and elsewhere nbval may find their printed numbers changed (see the README)."""
+    import numpy  # noqa: F401  (loads OpenBLAS, so threadpoolctl can see it)
+    from threadpoolctl import threadpool_info
+
+    cpuinfo = Path("/proc/cpuinfo")
+    vendor = next((line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                   if line.startswith("vendor_id")), "unknown") if cpuinfo.exists() else "unknown"
+    blas = ", ".join(sorted({f"{i['internal_api']} {i.get('architecture', '?')}" for i in threadpool_info()
+                            if i["user_api"] == "blas"}))
+    return (f"numerics: processor {vendor}, BLAS {blas} (committed outputs: GenuineIntel, openblas SkylakeX; "
+            f"on other numerics nbval may find printed numbers changed, see the README)")
+
+
 def pytest_collection_modifyitems(items):
     """Run nbval's notebook cells before every other test, so the record tests find this session's records."""
     items.sort(key=lambda item: not _is_nbval_cell(item))  # stable: each group keeps its order
