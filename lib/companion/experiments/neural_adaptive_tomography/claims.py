@@ -2,8 +2,8 @@ r"""The claims of notebook 05 as data: each row's statement, kind, the abstract 
 
 One row per claim and qubit count (and per basis POVM for C5). C7 and C8 are extra rows of the journal version
 (npj Quantum Information 7, 105 (2021)), whose network replaces the Bayes update itself: they apply C4's and C1's
-rules, unchanged, to the recurrent update of :mod:`companion.physics.tomography.recurrent`. :func:`claim_values` turns the notebook's tables into named numbers; ``CLAIMS``
-decides every row from them alone (``companion.claims``).
+rules, unchanged, to the recurrent update of :mod:`companion.physics.tomography.recurrent`. :func:`claim_values`
+turns the notebook's tables into named numbers; ``CLAIMS`` decides every row from them alone (``companion.claims``).
 
 The thresholds are those of the notebook's first commit and have not changed since:
 
