@@ -17,6 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("COMPANION_CELL_TIMEOUT", "300")  # a default-size cell takes seconds; a hang fails fast
 
+import companion  # noqa: E402  (first: pins the numerical kernels before numpy and torch load)
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from companion import runner  # noqa: E402
@@ -55,8 +56,8 @@ def pytest_configure(config):
 
 
 def pytest_report_header():
-    """The processor and numpy's BLAS kernels: the committed outputs were made on Intel processors with OpenBLAS's
-    SkylakeX kernels (CI's), and elsewhere nbval may find their printed numbers changed (see the README)."""
+    """The processor, numpy's BLAS kernels and whether companion's numerical pins are on: the committed outputs were
+    made with them, and without them nbval may find their printed numbers changed (see the README)."""
     import numpy  # noqa: F401  (loads OpenBLAS, so threadpoolctl can see it)
     from threadpoolctl import threadpool_info
 
@@ -65,8 +66,9 @@ def pytest_report_header():
                    if line.startswith("vendor_id")), "unknown") if cpuinfo.exists() else "unknown"
     blas = ", ".join(sorted({f"{i['internal_api']} {i.get('architecture', '?')}" for i in threadpool_info()
                             if i["user_api"] == "blas"}))
-    return (f"numerics: processor {vendor}, BLAS {blas} (committed outputs: GenuineIntel, openblas SkylakeX; "
-            f"on other numerics nbval may find printed numbers changed, see the README)")
+    return (f"numerics: processor {vendor}, BLAS {blas}, "
+            + ("pinned as the committed outputs were (companion.NUMERICS)" if companion.PINNED else
+               "not pinned (COMPANION_NUMERICS=native): nbval may find printed numbers changed"))
 
 
 def pytest_collection_modifyitems(items):

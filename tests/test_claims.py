@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import companion
 from companion import claims as cl
 from companion import verdicts
 from companion.claims import AllOf, Above, AtLeast, AtMost, Below, Claim, Rule
@@ -184,7 +185,9 @@ def test_verify_runs_independent_seeds_resumes_and_writes_its_verdict(tmp_path):
     assert summary["C1"]["overall"] == "holds"
     written = json.loads((tmp_path / "verdicts" / "00_fast.default.json").read_text())
     assert written == json.loads(json.dumps(verdict))
-    assert "| C2 | paper |" in (tmp_path / "verdicts" / "00_fast.default.md").read_text()
+    assert written["numerics"] == {**companion.NUMERICS} and written["numerics"]["MKL_CBWR"] == "COMPATIBLE"
+    rendered = (tmp_path / "verdicts" / "00_fast.default.md").read_text()
+    assert "| C2 | paper |" in rendered and "Kernels: ATEN_CPU_CAPABILITY=avx2," in rendered
     # a second call finds every seed done and runs nothing again
     before = sorted(p.stat().st_mtime for p in (tmp_path / "runs").glob("*/*/status.json"))
     verdicts.verify(nb, seeds=3, out=tmp_path / "runs", claims=fast_claims.CLAIMS, to=tmp_path / "verdicts",
@@ -192,7 +195,7 @@ def test_verify_runs_independent_seeds_resumes_and_writes_its_verdict(tmp_path):
     assert sorted(p.stat().st_mtime for p in (tmp_path / "runs").glob("*/*/status.json")) == before
 
 
-def test_runs_of_other_code_or_definitions_are_never_resumed(tmp_path):
+def test_runs_of_other_code_or_definitions_are_never_resumed(tmp_path, monkeypatch):
     nb = tmp_path / "00_fast.ipynb"
     nb.write_bytes((FIXTURES / "00_fast.ipynb").read_bytes())
     params = {"x": 1.0}
@@ -200,6 +203,10 @@ def test_runs_of_other_code_or_definitions_are_never_resumed(tmp_path):
     assert verdicts.run_key(nb, fast_claims.CLAIMS, params) == key  # the same code: the same folder
     assert verdicts.run_key(nb, fast_claims.CLAIMS[:1], params) != key
     assert verdicts.run_key(nb, fast_claims.CLAIMS, {"x": 2.0}) != key
+    monkeypatch.setenv("MKL_CBWR", "AUTO")
+    assert verdicts.run_key(nb, fast_claims.CLAIMS, params) != key  # other kernels: a fresh folder
+    monkeypatch.undo()
+    assert verdicts.run_key(nb, fast_claims.CLAIMS, params) == key
     nb.write_bytes(nb.read_bytes().replace(b'"x = 1.0', b'"x = 1.5'))
     assert verdicts.run_key(nb, fast_claims.CLAIMS, params) != key  # an edited notebook: a fresh folder
 

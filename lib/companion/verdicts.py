@@ -4,17 +4,18 @@
 where it stopped) and writes ``verdicts/<stem>.<preset>.json`` and a rendered ``.md`` table. The file
 stores a hash of the claims' definitions and the parameters (:func:`companion.claims.definitions_hash`),
 so a verdict that no longer matches its notebook is known to be stale. The runs of one verify sit in a
-folder named by :func:`run_key`, so a killed verify resumes only runs made by the same code.
+folder named by :func:`run_key`, so a killed verify resumes only runs made by the same code and kernels.
 """
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
 
+from . import NUMERICS, paths
 from . import claims as cl
-from . import paths
 from .io import write_bytes_atomic, write_json_atomic
 
 DEFAULT = "default"  # the preset name of a notebook's own defaults
@@ -71,10 +72,17 @@ def by_preset(stem, claims):
     return table
 
 
+def numerics():
+    """The numerical kernels this process's runs use: the variables of ``companion.NUMERICS`` as set now."""
+    return {name: os.environ.get(name) for name in NUMERICS}
+
+
 def run_key(nb, claims, parameters):
     """A short sha256 of what a verify run depends on: the claims' definitions and the parameters, the
-    notebook file, and every source file of the library. Runs made under another key are never resumed."""
+    notebook file, every source file of the library and the numerical kernels. Runs made under another key
+    are never resumed."""
     digest = hashlib.sha256(cl.definitions_hash(claims, parameters).encode())
+    digest.update(json.dumps(numerics(), sort_keys=True).encode())
     digest.update(Path(nb).read_bytes())
     package = Path(__file__).resolve().parent
     for source in sorted(package.rglob("*.py")):
@@ -113,7 +121,7 @@ def verify(nb, seeds=5, preset=None, workers=1, out=None, claims=None, to=None, 
     verdict = {"notebook": nb.stem, "preset": name, "seeds": done, "failed": failed,
                "hash": cl.definitions_hash(claims, parameters),
                "parameters": {k: v for k, v in parameters.items() if k not in ("seed", "device")},
-               "rule": cl.MULTI_SEED_RULE,
+               "numerics": numerics(), "rule": cl.MULTI_SEED_RULE,
                "claims": cl.aggregate(runs)}
     write_json_atomic(path(nb.stem, name, to), verdict)
     write_bytes_atomic(path(nb.stem, name, to).with_suffix(".md"), render(verdict).encode())
@@ -126,6 +134,8 @@ def render(verdict):
              "", f"Rule: {verdict['rule']}. Seeds run: {verdict['seeds']}."]
     if verdict["failed"]:
         lines.append(f"Failed runs (not counted): {verdict['failed']}.")
+    if verdict.get("numerics"):  # verdicts written before the kernels were pinned do not say
+        lines.append("Kernels: " + ", ".join(f"{k}={v}" for k, v in verdict["numerics"].items()) + ".")
     lines += ["", "| id | kind | claim | verdict | holds | fails | undecided | values: median [min, max] |",
               "|---|---|---|---|---|---|---|---|"]
     for c in verdict["claims"]:
